@@ -1,0 +1,122 @@
+"""Executors backed by :mod:`concurrent.futures` thread and process pools."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from abc import abstractmethod
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..events import EVENT_JOB_ERROR, JobExecutionEvent
+from ..util import iscoroutinefunction_partial
+from .base import BaseExecutor, run_job
+
+if TYPE_CHECKING:
+    from ..job import Job
+
+__all__ = ("BasePoolExecutor", "ProcessPoolExecutor", "ThreadPoolExecutor")
+
+
+class BasePoolExecutor(BaseExecutor):
+    """Base class for executors that hand jobs to a :class:`concurrent.futures.Executor`."""
+
+    def __init__(self, pool: concurrent.futures.Executor) -> None:
+        super().__init__()
+        self._pool = pool
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if iscoroutinefunction_partial(job.func):
+            raise TypeError(
+                f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
+                f"{self.__class__.__name__} cannot await; give the job an AsyncIOExecutor "
+                "(executor type 'asyncio') instead"
+            )
+
+        def callback(future: concurrent.futures.Future[Any]) -> None:
+            try:
+                events = future.result()
+            except BaseException as exc:
+                self._run_job_failed(job, run_times, exc)
+            else:
+                self._run_job_success(job.id, events)
+
+        future = self._submit(job, run_times)
+        future.add_done_callback(callback)
+
+    def _submit(self, job: Job, run_times: list[datetime]) -> concurrent.futures.Future[Any]:
+        return self._pool.submit(run_job, job, job._jobstore_alias, run_times, self._logger.name)
+
+    def _run_job_failed(self, job: Job, run_times: list[datetime], exc: BaseException) -> None:
+        """``run_job`` itself failed (for instance its worker process died)."""
+        traceback = getattr(exc, "__traceback__", None)
+        self._run_job_error(job.id, exc, traceback)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+
+
+class ThreadPoolExecutor(BasePoolExecutor):
+    """An executor that runs jobs in a concurrent.futures thread pool.
+
+    Plugin alias: ``threadpool``
+
+    :param max_workers: the maximum number of spawned threads
+    :param pool_kwargs: dict of keyword arguments to pass to the underlying
+        ThreadPoolExecutor constructor
+    """
+
+    def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
+        pool_kwargs = pool_kwargs or {}
+        pool = concurrent.futures.ThreadPoolExecutor(int(max_workers), **pool_kwargs)
+        super().__init__(pool)
+
+
+class ProcessPoolExecutor(BasePoolExecutor):
+    """An executor that runs jobs in a concurrent.futures process pool.
+
+    Plugin alias: ``processpool``
+
+    Worker processes are started with the ``spawn`` method (the same on every platform), so job
+    functions must be importable module level callables, and jobs and their arguments must be
+    picklable. A pool broken by a dying worker is replaced by a fresh one; the runs that were in
+    flight are reported as :data:`~quartzite.events.EVENT_JOB_ERROR` events.
+
+    :param max_workers: the maximum number of spawned processes.
+    :param pool_kwargs: dict of keyword arguments to pass to the underlying
+        ProcessPoolExecutor constructor
+    """
+
+    def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
+        import multiprocessing  # costly to import; only when a process pool is really wanted
+
+        self.pool_kwargs = dict(pool_kwargs or {})
+        self.pool_kwargs.setdefault("mp_context", multiprocessing.get_context("spawn"))
+        self._max_workers = int(max_workers)
+        super().__init__(self._create_pool())
+
+    def _create_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(self._max_workers, **self.pool_kwargs)
+
+    def _submit(self, job: Job, run_times: list[datetime]) -> concurrent.futures.Future[Any]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return super()._submit(job, run_times)
+        except BrokenProcessPool:
+            self._logger.warning("Process pool is broken; replacing pool with a fresh instance")
+            self._pool.shutdown(wait=False)
+            self._pool = self._create_pool()
+            return super()._submit(job, run_times)
+
+    def _run_job_failed(self, job: Job, run_times: list[datetime], exc: BaseException) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        super()._run_job_failed(job, run_times, exc)
+        if isinstance(exc, BrokenProcessPool) and self._scheduler is not None:
+            # The job never reported back: tell listeners, as for a job that raised.
+            for run_time in run_times:
+                self._scheduler._dispatch_event(
+                    JobExecutionEvent(
+                        EVENT_JOB_ERROR, job.id, job._jobstore_alias, run_time, exception=exc
+                    )
+                )
