@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from abc import ABCMeta, abstractmethod
+from contextlib import nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ContextManager
 
 if TYPE_CHECKING:
     from ..job import Job
@@ -62,6 +63,15 @@ class BaseJobStore(metaclass=ABCMeta):
 
     def shutdown(self) -> None:
         """Free any resources held by this job store."""
+
+    def batch_writes(self) -> ContextManager[object]:
+        """Group the writes the scheduler makes while processing one round of due jobs.
+
+        The scheduler enters this context around the ``update_job`` / ``remove_job`` calls that
+        advance the due jobs it has just submitted. Stores whose writes are expensive (one
+        transaction each) override it to make them one transaction; the default does nothing.
+        """
+        return nullcontext()
 
     def _fix_paused_jobs_sorting(self, jobs: list[Job]) -> None:
         """Move a leading run of paused jobs (those with no next run time) to the end, in place."""

@@ -65,13 +65,21 @@ class ProcessingMixin:
                     )
                     continue
 
-                for job in due_jobs:
-                    if not self._process_job(job, jobstore_alias, jobstore, now, events):
-                        # The store failed to record the job's new schedule: retry later
-                        next_wakeup_time = self._earliest(
-                            next_wakeup_time,
-                            now + timedelta(seconds=self.jobstore_retry_interval),
-                        )
+                stored = True
+                try:
+                    with jobstore.batch_writes():
+                        for job in due_jobs:
+                            stored &= self._process_job(job, jobstore_alias, jobstore, now, events)
+                except Exception:
+                    self._logger.exception(
+                        "Error saving the processed jobs in job store %r", jobstore_alias
+                    )
+                    stored = False
+                if not stored:
+                    # The store failed to record some job's new schedule: retry later
+                    next_wakeup_time = self._earliest(
+                        next_wakeup_time, now + timedelta(seconds=self.jobstore_retry_interval)
+                    )
 
                 # Determine if we need to wake up earlier than the currently known time
                 try:
