@@ -40,7 +40,7 @@ _MODIFIABLE_ORDER = (
 
 
 class Job:
-    """Contains the options given when scheduling callables and its current schedule and other state.
+    """A scheduled call: the options given when scheduling a callable, and its current schedule.
 
     Jobs are created by the scheduler (:meth:`~quartzite.schedulers.base.BaseScheduler.add_job`);
     never instantiate this class directly.

@@ -75,10 +75,11 @@ class PluginRegistry(Mapping[str, Any]):
         if self._installed is None:
             from importlib.metadata import entry_points
 
+            found: Any
             try:
-                found = entry_points(group=self.group)  # type: ignore[call-arg]
+                found = entry_points(group=self.group)
             except TypeError:  # Python 3.9: no selection interface
-                found = entry_points().get(self.group, ())  # type: ignore[attr-defined]
+                found = entry_points().get(self.group, [])
             self._installed = {entry_point.name: entry_point for entry_point in found}
         return self._installed
 

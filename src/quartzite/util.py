@@ -7,7 +7,7 @@ from calendar import timegm
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
 from types import MethodType
-from typing import Any, Callable, Mapping, Sequence, overload
+from typing import Any, Callable, Iterable, Mapping, overload
 from zoneinfo import ZoneInfo
 
 __all__ = (
@@ -81,7 +81,7 @@ def asdate(obj: Any) -> Any:
 
 
 def astimezone(obj: Any) -> tzinfo | None:
-    """Turn a time zone name or object into a :class:`~datetime.tzinfo` (``ZoneInfo`` where possible).
+    """Turn a time zone name or object into a :class:`~datetime.tzinfo` (a ``ZoneInfo`` if possible).
 
     pytz zones are converted to their ``ZoneInfo`` equivalent (or a fixed offset).
     """
@@ -154,7 +154,16 @@ def convert_to_datetime(input: Any, tz: Any, arg_name: str) -> datetime | None:
             sign = 1 if tzname[0] == "+" else -1
             tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         # Quirk kept from the reference: the fraction is read as a count of microseconds.
-        dt = datetime(**{key: int(value or 0) for key, value in values.items()})
+        fields = {key: int(value or 0) for key, value in values.items()}
+        dt = datetime(
+            fields["year"],
+            fields["month"],
+            fields["day"],
+            fields["hour"],
+            fields["minute"],
+            fields["second"],
+            fields["microsecond"],
+        )
     else:
         raise TypeError(f"Unsupported type for {arg_name}: {type(input).__name__}")
 
@@ -218,7 +227,7 @@ def timezone_repr(tz: tzinfo) -> str:
 def localize(dt: datetime, tzinfo: Any) -> datetime:
     """Attach ``tzinfo`` to a naive datetime, resolving non-existent and ambiguous times."""
     if hasattr(tzinfo, "localize"):  # pytz
-        return tzinfo.localize(dt)  # type: ignore[no-any-return]
+        return tzinfo.localize(dt)
     return normalize(dt.replace(tzinfo=tzinfo))
 
 
@@ -240,7 +249,7 @@ def get_callable_name(func: Callable[..., Any]) -> str:
         owner = self if isinstance(self, type) else type(self)
         return f"{owner.__qualname__}.{func.__name__}"
     if isinstance(func, type) or hasattr(func, "__qualname__"):
-        return func.__qualname__  # type: ignore[union-attr]
+        return func.__qualname__
     if callable(func):
         return type(func).__qualname__
     raise TypeError(f"Unable to determine a name for {func!r} -- maybe it is not a callable?")
@@ -260,10 +269,7 @@ def obj_to_ref(obj: Any) -> str:
     if "<locals>" in name:
         raise ValueError("Cannot create a reference to a nested function")
 
-    if isinstance(obj, MethodType):
-        module = obj.__self__.__module__
-    else:
-        module = obj.__module__
+    module = obj.__self__.__module__ if isinstance(obj, MethodType) else obj.__module__
     return f"{module}:{name}"
 
 
@@ -301,7 +307,7 @@ def maybe_ref(ref: Any) -> Any:
 
 
 def check_callable_args(
-    func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
+    func: Callable[..., Any], args: Iterable[Any], kwargs: Mapping[str, Any]
 ) -> None:
     """Check that ``func`` can be called with ``args`` and ``kwargs``.
 
@@ -311,6 +317,7 @@ def check_callable_args(
     positional_only_kwargs: list[str] = []
     unsatisfied_args: list[str] = []
     unsatisfied_kwargs: list[str] = []
+    args = list(args)
     unmatched_args = list(args)
     unmatched_kwargs = list(kwargs)
     has_varargs = has_var_kwargs = False

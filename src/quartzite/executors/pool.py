@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-from abc import abstractmethod
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 

@@ -69,20 +69,21 @@ class ComponentsMixin:
                     f'This scheduler already has an executor by the alias of "{alias}"'
                 )
 
-            if isinstance(executor, BaseExecutor):
-                self._executors[alias] = executor
-            elif isinstance(executor, str):
-                executor = self._create_plugin_instance("executor", executor, executor_opts)
-                self._executors[alias] = executor
+            instance: BaseExecutor
+            if isinstance(executor, str):
+                instance = self._create_plugin_instance("executor", executor, executor_opts)
+            elif isinstance(executor, BaseExecutor):
+                instance = executor
             else:
                 raise TypeError(
                     "Expected an executor instance or a string, got "
                     f"{executor.__class__.__name__} instead"
                 )
+            self._executors[alias] = instance
 
             # Start the executor right away if the scheduler is running
             if self.state != STATE_STOPPED:
-                executor.start(self, alias)  # type: ignore[arg-type]
+                instance.start(self, alias)  # type: ignore[arg-type]
 
         self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
 
@@ -119,20 +120,21 @@ class ComponentsMixin:
                     f'This scheduler already has a job store by the alias of "{alias}"'
                 )
 
-            if isinstance(jobstore, BaseJobStore):
-                self._jobstores[alias] = jobstore
-            elif isinstance(jobstore, str):
-                jobstore = self._create_plugin_instance("jobstore", jobstore, jobstore_opts)
-                self._jobstores[alias] = jobstore
+            instance: BaseJobStore
+            if isinstance(jobstore, str):
+                instance = self._create_plugin_instance("jobstore", jobstore, jobstore_opts)
+            elif isinstance(jobstore, BaseJobStore):
+                instance = jobstore
             else:
                 raise TypeError(
                     "Expected a job store instance or a string, got "
                     f"{jobstore.__class__.__name__} instead"
                 )
+            self._jobstores[alias] = instance
 
             # Start the job store right away if the scheduler isn't stopped
             if self.state != STATE_STOPPED:
-                jobstore.start(self, alias)  # type: ignore[arg-type]
+                instance.start(self, alias)  # type: ignore[arg-type]
 
         self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_ADDED, alias))
 
@@ -240,7 +242,7 @@ class ComponentsMixin:
         trigger_args.setdefault("timezone", self.timezone)
 
         # Instantiate the trigger class
-        return self._create_plugin_instance("trigger", trigger, trigger_args)  # type: ignore[no-any-return]
+        return self._create_plugin_instance("trigger", trigger, trigger_args)
 
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         """Dispatch the given event to the interested listeners.

@@ -25,7 +25,9 @@ def _encode(obj: Any) -> Any:
         state = obj.__getstate__()
         if isinstance(state, Mapping):
             return {CLASS_KEY: obj_to_ref(obj.__class__), STATE_KEY: state}
-    return {PICKLE_KEY: base64.b64encode(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)).decode("ascii")}
+    return {
+        PICKLE_KEY: base64.b64encode(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)).decode("ascii")
+    }
 
 
 def _decode(obj: dict[str, Any]) -> Any:
@@ -41,7 +43,11 @@ def _decode(obj: dict[str, Any]) -> Any:
 
 def dump_jobs(job_states: list[dict[str, Any]], scheduler_version: str, outfile: Any) -> None:
     """Write the job states as the export document to a text file object."""
-    document = {"version": FORMAT_VERSION, "scheduler_version": scheduler_version, "jobs": job_states}
+    document = {
+        "version": FORMAT_VERSION,
+        "scheduler_version": scheduler_version,
+        "jobs": job_states,
+    }
     json.dump(document, outfile, default=_encode)
 
 
@@ -56,4 +62,4 @@ def load_job_states(infile: Any) -> list[dict[str, Any]]:
     version = document.get("version", 1)
     if version != FORMAT_VERSION:
         raise ValueError(f"unrecognized version: {version}")
-    return document["jobs"]  # type: ignore[no-any-return]
+    return document["jobs"]

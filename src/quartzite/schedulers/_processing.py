@@ -14,9 +14,9 @@ from ..util import UTC
 from ._states import STATE_PAUSED
 
 if TYPE_CHECKING:
+    from ..events import SchedulerEvent
     from ..job import Job
     from ..jobstores.base import BaseJobStore
-    from ..events import SchedulerEvent
 
 
 class ProcessingMixin:
@@ -107,7 +107,9 @@ class ProcessingMixin:
 
         wait_seconds = (next_wakeup_time - self._current_time()).total_seconds()
         wait_seconds = min(max(wait_seconds, 0), TIMEOUT_MAX)
-        self._logger.debug("Next wakeup is due at %s (in %f seconds)", next_wakeup_time, wait_seconds)
+        self._logger.debug(
+            "Next wakeup is due at %s (in %f seconds)", next_wakeup_time, wait_seconds
+        )
         return wait_seconds
 
     @staticmethod
@@ -156,9 +158,7 @@ class ProcessingMixin:
                 JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, jobstore_alias, run_times)
             )
         except BaseException:
-            self._logger.exception(
-                'Error submitting job "%s" to executor "%s"', job, job.executor
-            )
+            self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
         else:
             events.append(
                 JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times)

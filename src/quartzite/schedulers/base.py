@@ -76,7 +76,7 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
     jobstore_retry_interval: float
     _logger: Logger
 
-    def __init__(self, gconfig: Mapping[str, Any] = {}, **options: Any) -> None:  # noqa: B006
+    def __init__(self, gconfig: Mapping[str, Any] = {}, **options: Any) -> None:
         super().__init__()
         self._executors: dict[str, BaseExecutor] = {}
         self._executors_lock = self._create_lock()
@@ -97,7 +97,7 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
 
     def configure(
         self,
-        gconfig: Mapping[str, Any] = {},  # noqa: B006
+        gconfig: Mapping[str, Any] = {},
         prefix: str | None = "quartzite.",
         **options: Any,
     ) -> None:
@@ -330,7 +330,7 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
             (but retain the number of runs from the existing one)
         :return: the newly created job
         """
-        job_kwargs = {
+        job_kwargs: dict[str, Any] = {
             "trigger": self._create_trigger(trigger, trigger_args),
             "executor": executor,
             "func": func,
@@ -608,9 +608,7 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         from ._export import dump_jobs
 
         if self.state == STATE_STOPPED:
-            raise RuntimeError(
-                "the scheduler must have been started for job export to work"
-            )
+            raise RuntimeError("the scheduler must have been started for job export to work")
 
         job_states = [job.__getstate__() for job in self.get_jobs(jobstore)]
         if hasattr(outfile, "write"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from threading import TIMEOUT_MAX, Event
 from typing import Any
 
-from .base import BaseScheduler
 from ._states import STATE_STOPPED
+from .base import BaseScheduler
 
 __all__ = ("BlockingScheduler",)
 

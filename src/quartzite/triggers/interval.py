@@ -12,17 +12,17 @@ from .base import BaseTrigger, check_state_version
 
 __all__ = ("IntervalTrigger",)
 
-_EPOCH = utc_timestamp_to_datetime(0)
+_EPOCH: datetime = utc_timestamp_to_datetime(0)  # type: ignore[assignment]
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def _to_microseconds(dateval: datetime) -> int:
     # Exact integer arithmetic: float timestamps lose microseconds on far-future dates.
-    return (dateval - _EPOCH) // _MICROSECOND  # type: ignore[no-any-return]
+    return (dateval - _EPOCH) // _MICROSECOND
 
 
 class IntervalTrigger(BaseTrigger):
-    """Triggers on specified intervals, starting on ``start_date`` if given, else ``now + interval``.
+    """Triggers on fixed intervals, from ``start_date`` if given, else from ``now + interval``.
 
     Intervals are elapsed time, so a daylight saving time change does not move the schedule
     in UTC (the wall-clock reading shifts instead).
@@ -78,6 +78,7 @@ class IntervalTrigger(BaseTrigger):
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         step = self.interval // _MICROSECOND
+        assert self.start_date is not None
         if previous_fire_time is not None:
             next_us = _to_microseconds(previous_fire_time) + step
         else:
