@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable
-from uuid import uuid4
 
 from .triggers.base import BaseTrigger
 from .util import (
@@ -99,7 +98,11 @@ class Job:
         super().__init__()
         self._scheduler = scheduler
         self._jobstore_alias = None
-        self._modify(id=id or uuid4().hex, **kwargs)
+        if not id:
+            from uuid import uuid4  # uuid imports platform: keep it out of import time
+
+            id = uuid4().hex
+        self._modify(id=id, **kwargs)
 
     def modify(self, **changes: Any) -> Job:
         """Make the given changes to this job and save it in the associated job store.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from calendar import timegm
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
-from types import MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any, Callable, Iterable, Mapping, overload
 from zoneinfo import ZoneInfo
 
@@ -180,9 +179,11 @@ def convert_to_datetime(input: Any, tz: Any, arg_name: str) -> datetime | None:
 
 def datetime_to_utc_timestamp(timeval: datetime | None) -> float | None:
     """Convert an aware datetime to a UTC POSIX timestamp (``None`` passes through)."""
-    if timeval is not None:
-        return timegm(timeval.utctimetuple()) + timeval.microsecond / 1000000
-    return None
+    if timeval is None:
+        return None
+    if timeval.tzinfo is None:  # naive values are taken as UTC
+        timeval = timeval.replace(tzinfo=UTC)
+    return timeval.timestamp()
 
 
 def utc_timestamp_to_datetime(timestamp: float | None) -> datetime | None:
@@ -248,7 +249,7 @@ def get_callable_name(func: Callable[..., Any]) -> str:
         self = func.__self__
         owner = self if isinstance(self, type) else type(self)
         return f"{owner.__qualname__}.{func.__name__}"
-    if isinstance(func, type) or hasattr(func, "__qualname__"):
+    if isinstance(func, (type, FunctionType, BuiltinFunctionType)):
         return func.__qualname__
     if callable(func):
         return type(func).__qualname__

@@ -7,7 +7,6 @@ import sys
 from abc import ABCMeta, abstractmethod
 from collections import defaultdict
 from datetime import datetime, timedelta
-from traceback import clear_frames, format_tb
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
@@ -134,6 +133,8 @@ def _error_event(
     job: Job, jobstore_alias: str | None, run_time: datetime, logger: logging.Logger
 ) -> JobExecutionEvent:
     """Build the error event for the exception being handled, then drop its frames' locals."""
+    from traceback import clear_frames, format_tb  # costly import, only needed on errors
+
     exc, tb = sys.exc_info()[1:]
     event = JobExecutionEvent(
         EVENT_JOB_ERROR,
