@@ -205,9 +205,14 @@ class Job:
             if not hasattr(self, "name") and changes.get("name") is None:
                 changes["name"] = get_callable_name(func)
 
-            if isinstance(args, str) or not isinstance(args, Iterable):
+            # The exact-type checks spare the (slow) ABC checks in the common case.
+            if type(args) not in (tuple, list) and (
+                isinstance(args, str) or not isinstance(args, Iterable)
+            ):
                 raise TypeError("args must be a non-string iterable")
-            if isinstance(kwargs, str) or not isinstance(kwargs, Mapping):
+            if type(kwargs) is not dict and (
+                isinstance(kwargs, str) or not isinstance(kwargs, Mapping)
+            ):
                 raise TypeError("kwargs must be a dict-like object")
 
             check_callable_args(func, args, kwargs)

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any, Callable, Iterable, Mapping, overload
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 __all__ = (
@@ -307,6 +308,27 @@ def maybe_ref(ref: Any) -> Any:
     return ref_to_obj(ref)
 
 
+_signature_cache: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+def _get_signature(func: Callable[..., Any]) -> Any:
+    """Return ``inspect.signature(func)`` (``None`` if it has none), cached for plain functions."""
+    from inspect import signature
+
+    cacheable = type(func) is FunctionType
+    if cacheable:
+        sig = _signature_cache.get(func)
+        if sig is not None:
+            return sig
+    try:
+        sig = signature(func, follow_wrapped=False)
+    except ValueError:
+        return None
+    if cacheable:
+        _signature_cache[func] = sig
+    return sig
+
+
 def check_callable_args(
     func: Callable[..., Any], args: Iterable[Any], kwargs: Mapping[str, Any]
 ) -> None:
@@ -323,11 +345,10 @@ def check_callable_args(
     unmatched_kwargs = list(kwargs)
     has_varargs = has_var_kwargs = False
     # inspect is costly to import and only needed when jobs are added
-    from inspect import Parameter, signature
+    from inspect import Parameter
 
-    try:
-        sig = signature(func, follow_wrapped=False)
-    except ValueError:
+    sig = _get_signature(func)
+    if sig is None:
         # Some built-ins have no introspectable signature: nothing to check.
         return
 

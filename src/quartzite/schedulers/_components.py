@@ -249,6 +249,8 @@ class ComponentsMixin:
 
         A listener that raises is logged and ignored.
         """
+        if not self._listeners:
+            return
         with self._listeners_lock:
             listeners = tuple(self._listeners)
 
