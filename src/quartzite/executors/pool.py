@@ -12,6 +12,7 @@ from .base import BaseExecutor, run_job
 
 if TYPE_CHECKING:
     from ..job import Job
+    from ..schedulers.base import BaseScheduler
 
 __all__ = ("BasePoolExecutor", "ProcessPoolExecutor", "ThreadPoolExecutor")
 
@@ -22,6 +23,18 @@ class BasePoolExecutor(BaseExecutor):
     def __init__(self, pool: concurrent.futures.Executor) -> None:
         super().__init__()
         self._pool = pool
+        self._pool_is_shut_down = False
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        # A scheduler may be started again after a shutdown: give it a working pool.
+        if self._pool_is_shut_down:
+            self._pool = self._create_pool()
+            self._pool_is_shut_down = False
+
+    def _create_pool(self) -> concurrent.futures.Executor:
+        """Create a fresh pool to replace one that was shut down (subclasses override this)."""
+        return self._pool
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         if iscoroutinefunction_partial(job.func):
@@ -52,6 +65,7 @@ class BasePoolExecutor(BaseExecutor):
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait)
+        self._pool_is_shut_down = True
 
 
 class ThreadPoolExecutor(BasePoolExecutor):
@@ -65,9 +79,12 @@ class ThreadPoolExecutor(BasePoolExecutor):
     """
 
     def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
-        pool_kwargs = pool_kwargs or {}
-        pool = concurrent.futures.ThreadPoolExecutor(int(max_workers), **pool_kwargs)
-        super().__init__(pool)
+        self._max_workers = int(max_workers)
+        self._pool_kwargs = dict(pool_kwargs or {})
+        super().__init__(self._create_pool())
+
+    def _create_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(self._max_workers, **self._pool_kwargs)
 
 
 class ProcessPoolExecutor(BasePoolExecutor):

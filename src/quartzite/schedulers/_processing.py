@@ -105,7 +105,9 @@ class ProcessingMixin:
             self._logger.debug("No jobs; waiting until a job is added")
             return None
 
-        wait_seconds = (next_wakeup_time - self._current_time()).total_seconds()
+        # Timestamps, not datetimes: two datetimes in one zone subtract as wall-clock times,
+        # which is wrong across a DST change.
+        wait_seconds = next_wakeup_time.timestamp() - self._current_time().timestamp()
         wait_seconds = min(max(wait_seconds, 0), TIMEOUT_MAX)
         self._logger.debug(
             "Next wakeup is due at %s (in %f seconds)", next_wakeup_time, wait_seconds

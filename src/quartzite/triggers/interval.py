@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _datetime_module  # for isinstance: ``datetime`` below may be a patched clock
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -62,9 +63,9 @@ class IntervalTrigger(BaseTrigger):
 
         if timezone:
             self.timezone = astimezone(timezone)
-        elif isinstance(start_date, datetime) and start_date.tzinfo:
+        elif isinstance(start_date, _datetime_module.datetime) and start_date.tzinfo:
             self.timezone = astimezone(start_date.tzinfo)
-        elif isinstance(end_date, datetime) and end_date.tzinfo:
+        elif isinstance(end_date, _datetime_module.datetime) and end_date.tzinfo:
             self.timezone = astimezone(end_date.tzinfo)
         else:
             self.timezone = get_localzone()

@@ -1,0 +1,119 @@
+"""Fixtures shared by the whole test suite.
+
+- ``timezone``: the zone most tests work in (Europe/Berlin: it has DST, so fold bugs show).
+- ``freeze_time``: a fake clock for the modules that read the current time (see :class:`FakeClock`).
+- ``require_service``: skip (or fail, in CI) when a server such as PostgreSQL is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
+from typing import Any, Callable, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+_T = TypeVar("_T")
+
+#: the modules whose module-level ``datetime`` name is the clock (API contract §10)
+CLOCK_MODULES = (
+    "quartzite.schedulers.base",
+    "quartzite.executors.base",
+    "quartzite.triggers.date",
+    "quartzite.triggers.interval",
+)
+
+
+@pytest.fixture(scope="session")
+def timezone() -> ZoneInfo:
+    return ZoneInfo("Europe/Berlin")
+
+
+class FakeClock:
+    """Stands in for the ``datetime`` class in the modules listed in :data:`CLOCK_MODULES`.
+
+    Only ``now()`` exists, as the contract promises that nothing else is used through those names.
+    The instant is kept in UTC and moved with UTC arithmetic, so advancing across a DST change
+    gives the right wall time (``fold`` included).
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self.set(start)
+
+    def now(self, tz: tzinfo | None = None) -> datetime:
+        """What ``datetime.now(tz)`` returns: aware in ``tz``, or naive local time without one."""
+        if tz is None:
+            return self._instant.astimezone().replace(tzinfo=None)
+        return self._instant.astimezone(tz)
+
+    def set(self, instant: datetime) -> None:
+        """Move the clock to ``instant`` (an aware datetime)."""
+        if instant.tzinfo is None:
+            raise ValueError("the fake clock needs an aware datetime")
+        self._instant = instant.astimezone(dt_timezone.utc)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """Move the clock forward by ``delta`` or ``timedelta(**kwargs)`` of elapsed time.
+
+        :return: the new instant, in UTC
+        """
+        self._instant += delta if delta is not None else timedelta(**kwargs)
+        return self._instant
+
+    def __repr__(self) -> str:
+        return f"<FakeClock {self._instant.isoformat()}>"
+
+
+#: where the fake clock starts: 2021-06-01 12:00:00 CEST (10:00 UTC)
+FROZEN_START = datetime(2021, 6, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.fixture
+def freeze_time(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Freeze the clock of the scheduler, the executors' misfire check and the date/interval
+    triggers at :data:`FROZEN_START`; move it with ``freeze_time.set(...)`` /
+    ``freeze_time.advance(seconds=...)``."""
+    clock = FakeClock(FROZEN_START)
+    for module_name in CLOCK_MODULES:
+        monkeypatch.setattr(f"{module_name}.datetime", clock)
+    return clock
+
+
+def _require_service(name: str, check: Callable[[], _T]) -> _T:
+    """Make sure a server needed by a test is reachable.
+
+    Usage (in a test or a fixture of any scope)::
+
+        engine = require_service("PostgreSQL", lambda: connect_and_ping(url))
+
+    :param name: what to call the service in the skip/fail message (e.g. ``"Redis"``)
+    :param check: a callable without arguments that probes the service; it must raise (any
+        :class:`Exception`) or return ``False`` when the service is unreachable
+    :return: whatever ``check`` returned (a connection, a client ...)
+
+    When the service is unreachable the calling test is skipped with the reason
+    ``"NAME is not reachable: ERROR"``, unless the environment variable
+    ``QUARTZITE_REQUIRE_SERVICES`` is ``1``: then the test fails (CI starts every service, so a
+    missing one is an error there, never a silent skip).
+    """
+    try:
+        result = check()
+        error: Any = None if result is not False else "the check returned False"
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+
+    if error is None:
+        return result
+
+    reason = f"{name} is not reachable: {error}"
+    if os.environ.get("QUARTZITE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (QUARTZITE_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def require_service() -> Callable[[str, Callable[[], Any]], Any]:
+    """The function ``require_service(name, check)``; see :func:`_require_service`."""
+    return _require_service
