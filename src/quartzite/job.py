@@ -110,6 +110,7 @@ class Job:
         Accepted keyword arguments are the same as the attributes of this class.
 
         .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.modify_job`
+
         :return: this job instance
         """
         self._require_scheduler().modify_job(self.id, self._jobstore_alias, **changes)
@@ -119,6 +120,7 @@ class Job:
         """Shortcut for switching the trigger on this job.
 
         .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.reschedule_job`
+
         :return: this job instance
         """
         self._require_scheduler().reschedule_job(
@@ -130,6 +132,7 @@ class Job:
         """Temporarily suspend the execution of this job.
 
         .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.pause_job`
+
         :return: this job instance
         """
         self._require_scheduler().pause_job(self.id, self._jobstore_alias)
@@ -139,6 +142,7 @@ class Job:
         """Resume the schedule of this job if previously paused.
 
         .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.resume_job`
+
         :return: this job instance
         """
         self._require_scheduler().resume_job(self.id, self._jobstore_alias)
