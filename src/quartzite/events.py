@@ -67,6 +67,13 @@ EVENT_ALL = (
     | EVENT_JOB_MAX_INSTANCES
 )
 
+#: A persistent job store could not restore a stored job (its function was renamed, its state is
+#: corrupt ...), so it moved the raw row to its quarantine and removed the job
+#: (:class:`JobQuarantineEvent`). Beyond the 17 codes of APScheduler 3.x, and deliberately **not**
+#: part of :data:`EVENT_ALL` (whose value is fixed, and whose listeners may only expect those 17):
+#: listen with ``mask=EVENT_ALL | EVENT_JOB_QUARANTINED`` (or with this code alone).
+EVENT_JOB_QUARANTINED = 2**17
+
 
 class SchedulerEvent:
     """An event that concerns the scheduler itself.
@@ -134,3 +141,18 @@ class JobExecutionEvent(JobEvent):
         self.retval = retval
         self.exception = exception
         self.traceback = traceback
+
+
+class JobQuarantineEvent(JobEvent):
+    """A job store could not restore a stored job and moved its raw state to its quarantine.
+
+    :ivar error: the error that restoring the job raised (``"ExceptionType: message"``)
+    :ivar quarantine: where the raw state was moved (e.g. the quarantine table or key name)
+    """
+
+    def __init__(
+        self, code: int, job_id: str, jobstore: str | None, error: str, quarantine: str
+    ) -> None:
+        super().__init__(code, job_id, jobstore)
+        self.error = error
+        self.quarantine = quarantine

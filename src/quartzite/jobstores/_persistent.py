@@ -1,0 +1,224 @@
+"""What the persistent job stores share: serializing jobs, restoring them, quarantining bad rows."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import ContextManager, NamedTuple
+
+from ..events import EVENT_JOB_QUARANTINED, JobQuarantineEvent
+from ..job import Job
+from ..serializers import BaseSerializer, resolve_serializer
+from ..util import datetime_to_utc_timestamp
+from .base import BaseJobStore
+
+__all__ = ("QuarantinedJob", "SerializingJobStore", "StoredRow")
+
+
+class StoredRow(NamedTuple):
+    """One job as a store keeps it: its id, serialized state and next run time (UTC timestamp)."""
+
+    id: str
+    job_state: bytes
+    next_run_time: float | None
+
+
+class QuarantinedJob(NamedTuple):
+    """A job that could not be restored, as its store's quarantine keeps it.
+
+    :ivar id: the job's id
+    :ivar job_state: the raw serialized state, exactly as it was stored
+    :ivar next_run_time: the job's next run time (UTC timestamp) as it was stored
+    :ivar error: the error that restoring raised (``"ExceptionType: message"``)
+    :ivar quarantined_at: when the job was moved to the quarantine (UTC timestamp)
+    """
+
+    id: str
+    job_state: bytes
+    next_run_time: float | None
+    error: str
+    quarantined_at: float
+
+
+class _Batch:
+    """The writes of one processing round, kept until the round ends (see ``batch_writes``)."""
+
+    __slots__ = ("known_ids", "removals", "updates")
+
+    def __init__(self, known_ids: Iterable[str]) -> None:
+        self.known_ids = set(known_ids)
+        self.updates: dict[str, tuple[bytes, float | None]] = {}
+        self.removals: dict[str, None] = {}  # an ordered set
+
+
+class SerializingJobStore(BaseJobStore):
+    """Base of the stores that keep jobs as serialized state (SQL, Redis).
+
+    A row that cannot be restored is logged, copied to the store's quarantine with the error and
+    a timestamp, removed, and announced with an :data:`~quartzite.events.EVENT_JOB_QUARANTINED`
+    event; the other jobs are returned as usual.
+
+    :param serializer: a :class:`~quartzite.serializers.BaseSerializer`, ``"pickle"`` (default)
+        or ``"json"``
+    :param pickle_protocol: the pickle protocol of the default serializer
+    """
+
+    def __init__(
+        self,
+        serializer: BaseSerializer | str | None = None,
+        pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
+    ) -> None:
+        super().__init__()
+        self.pickle_protocol = pickle_protocol
+        self.serializer = resolve_serializer(serializer, pickle_protocol)
+        # State of a batch of writes (see batch_writes), per thread.
+        self._local = threading.local()
+
+    # -- batching the writes of a processing round
+
+    def batch_writes(self) -> ContextManager[object]:
+        """Write the round's updates and removals together, in one transaction (or pipeline).
+
+        Inside the block, ``update_job``/``remove_job`` of the jobs that the last
+        ``get_due_jobs`` call (on this thread) returned are kept in memory and written at the end
+        of the block; any other operation writes them first, so reads see them. Because those
+        jobs are known to exist, the deferred calls keep their contract (no
+        ``JobLookupError``); should another process remove such a job meanwhile, the deferred
+        write of it does nothing.
+        """
+        return self._batch_context()
+
+    @contextmanager
+    def _batch_context(self) -> Iterator[object]:
+        if getattr(self._local, "batch", None) is not None:  # nested: the outer block writes
+            yield None
+            return
+
+        batch = _Batch(getattr(self._local, "due_ids", ()))
+        self._local.batch = batch
+        try:
+            yield batch
+        finally:
+            self._local.batch = None
+            self._flush(batch)
+
+    def _remember_due(self, jobs: list[Job]) -> None:
+        self._local.due_ids = [job.id for job in jobs]
+
+    def _flush_batch(self) -> None:
+        """Write the deferred writes of this thread's batch, if any (before another operation)."""
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            self._flush(batch)
+
+    def _flush(self, batch: _Batch) -> None:
+        if batch.updates or batch.removals:
+            updates = [(job_id, *value) for job_id, value in batch.updates.items()]
+            removals = list(batch.removals)
+            batch.updates.clear()
+            batch.removals.clear()
+            self._write_batch(updates, removals)
+
+    def update_job(self, job: Job) -> None:
+        job_state = self._serialize_job(job)
+        timestamp = datetime_to_utc_timestamp(job.next_run_time)
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            if job.id in batch.known_ids:
+                batch.updates[job.id] = (job_state, timestamp)
+                return
+            self._flush(batch)
+        self._update_row(job.id, job_state, timestamp)
+
+    def remove_job(self, job_id: str) -> None:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            if job_id in batch.known_ids:
+                batch.known_ids.discard(job_id)
+                batch.updates.pop(job_id, None)
+                batch.removals[job_id] = None
+                return
+            self._flush(batch)
+        self._remove_row(job_id)
+
+    @abstractmethod
+    def _update_row(self, job_id: str, job_state: bytes, next_run_time: float | None) -> None:
+        """Replace the stored job now. :raises JobLookupError: if there is none"""
+
+    @abstractmethod
+    def _remove_row(self, job_id: str) -> None:
+        """Remove the stored job now. :raises JobLookupError: if there is none"""
+
+    @abstractmethod
+    def _write_batch(
+        self, updates: list[tuple[str, bytes, float | None]], removals: list[str]
+    ) -> None:
+        """Apply the given updates (skipping jobs that no longer exist) and removals together."""
+
+    # -- serialization
+
+    def _serialize_job(self, job: Job) -> bytes:
+        """Return the serialized state of ``job``.
+
+        :raises ValueError: if the job's callable has no textual reference
+        :raises TypeError: if the serializer cannot store a value of the job (e.g. a non-JSON
+            argument with the JSON serializer)
+        """
+        return self.serializer.serialize(job.__getstate__())
+
+    def _restore_job(self, job_state: bytes) -> Job:
+        job = Job.__new__(Job)
+        job.__setstate__(self.serializer.deserialize(job_state))
+        job._scheduler = self._scheduler
+        job._jobstore_alias = self._alias
+        return job
+
+    def _restore_jobs(self, rows: Iterable[StoredRow]) -> list[Job]:
+        """Restore the jobs of ``rows`` in order; quarantine those that cannot be restored."""
+        jobs: list[Job] = []
+        failed: list[tuple[StoredRow, str]] = []
+        for row in rows:
+            try:
+                jobs.append(self._restore_job(row.job_state))
+            except Exception as exc:
+                self._logger.exception('Unable to restore job "%s" -- removing it', row.id)
+                failed.append((row, f"{type(exc).__name__}: {exc}"))
+
+        if failed:
+            self._quarantine(failed)
+        return jobs
+
+    def _restore_one(self, row: StoredRow | None) -> Job | None:
+        """Restore the job of one looked up row (``None`` when it is missing or quarantined)."""
+        if row is None:
+            return None
+        jobs = self._restore_jobs([row])
+        return jobs[0] if jobs else None
+
+    def _quarantine(self, failed: list[tuple[StoredRow, str]]) -> None:
+        self._quarantine_rows(failed)
+        location = self._quarantine_location
+        for row, error in failed:
+            self._logger.warning(
+                'The stored state of job "%s" was kept in %s (error: %s)', row.id, location, error
+            )
+            if self._scheduler is not None:
+                self._scheduler._dispatch_event(
+                    JobQuarantineEvent(EVENT_JOB_QUARANTINED, row.id, self._alias, error, location)
+                )
+
+    @property
+    @abstractmethod
+    def _quarantine_location(self) -> str:
+        """The name of the quarantine (table or key), for logs and events."""
+
+    @abstractmethod
+    def _quarantine_rows(self, failed: list[tuple[StoredRow, str]]) -> None:
+        """Copy the given rows (with their errors) to the quarantine, then remove them."""
+
+    @abstractmethod
+    def get_quarantined_jobs(self) -> list[QuarantinedJob]:
+        """Return the jobs in this store's quarantine, oldest first."""
