@@ -69,7 +69,7 @@ def asbool(obj: Any) -> bool:
             return True
         if lowered in _FALSE_STRINGS:
             return False
-        raise ValueError(f'Unable to interpret value "{obj}" as boolean')
+        raise ValueError(f'Unable to interpret value "{lowered}" as boolean')
     return bool(obj)
 
 
@@ -92,7 +92,7 @@ def astimezone(obj: Any) -> tzinfo | None:
             return UTC
         return ZoneInfo(obj)
     if isinstance(obj, tzinfo):
-        if isinstance(obj, (ZoneInfo, timezone)):
+        if isinstance(obj, ZoneInfo):
             return obj
         if obj.tzname(None) == "local":
             raise ValueError(
@@ -104,7 +104,7 @@ def astimezone(obj: Any) -> tzinfo | None:
         if hasattr(obj, "zone"):  # pytz
             zone = obj.zone
             if zone:
-                return UTC if zone == "UTC" else ZoneInfo(zone)
+                return ZoneInfo(zone)
             offset = obj.utcoffset(None)
             return timezone(offset) if offset is not None else UTC
         return obj

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+from abc import abstractmethod
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ __all__ = ("BasePoolExecutor", "ProcessPoolExecutor", "ThreadPoolExecutor")
 class BasePoolExecutor(BaseExecutor):
     """Base class for executors that hand jobs to a :class:`concurrent.futures.Executor`."""
 
+    @abstractmethod
     def __init__(self, pool: concurrent.futures.Executor) -> None:
         super().__init__()
         self._pool = pool

@@ -7,6 +7,8 @@ from abc import ABCMeta, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..util import datetime_utc_add
+
 __all__ = ("BaseTrigger",)
 
 
@@ -34,7 +36,8 @@ class BaseTrigger(metaclass=ABCMeta):
         """Delay ``next_fire_time`` by a random number of seconds between 0 and ``jitter``."""
         if next_fire_time is None or not jitter:
             return next_fire_time
-        return next_fire_time + timedelta(seconds=random.uniform(0, jitter))
+        # Added as elapsed time: wall-clock addition would lose the fold in a repeated hour.
+        return datetime_utc_add(next_fire_time, timedelta(seconds=random.uniform(0, jitter)))
 
     def __getstate__(self) -> Any:  # pragma: no cover - every concrete trigger overrides it
         raise NotImplementedError

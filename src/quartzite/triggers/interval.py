@@ -96,7 +96,12 @@ class IntervalTrigger(BaseTrigger):
         )
         if self.jitter is not None:
             next_fire_time = self._apply_jitter(next_fire_time, self.jitter, now)
-        if next_fire_time is not None and self.end_date and next_fire_time > self.end_date:
+        # Compared as instants: same-zone datetimes compare by wall time, ignoring the fold.
+        if (
+            next_fire_time is not None
+            and self.end_date
+            and _to_microseconds(next_fire_time) > _to_microseconds(self.end_date)
+        ):
             return None
         return next_fire_time
 

@@ -1,0 +1,215 @@
+"""Tests for ``quartzite.executors.debug.DebugExecutor`` (API contract §6.3)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+from quartzite.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+    SchedulerEvent,
+)
+from quartzite.executors.base import BaseExecutor, MaxInstancesReachedError
+from quartzite.executors.debug import DebugExecutor
+from quartzite.job import Job
+from quartzite.schedulers.base import BaseScheduler
+from quartzite.triggers.date import DateTrigger
+
+UTC = timezone.utc
+RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
+
+
+class DummyScheduler(BaseScheduler):
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+
+    def wakeup(self) -> None:
+        pass
+
+
+def fail() -> None:
+    raise ValueError("debug failure")
+
+
+@pytest.fixture
+def scheduler() -> DummyScheduler:
+    return DummyScheduler(timezone=UTC)
+
+
+@pytest.fixture
+def events(scheduler: DummyScheduler) -> list[SchedulerEvent]:
+    received: list[SchedulerEvent] = []
+    scheduler.add_listener(received.append)
+    return received
+
+
+@pytest.fixture
+def executor(scheduler: DummyScheduler) -> DebugExecutor:
+    executor = DebugExecutor()
+    executor.start(scheduler, "debugalias")
+    return executor
+
+
+def make_job(scheduler: BaseScheduler, func: Any, **kwargs: Any) -> Job:
+    options: dict[str, Any] = {
+        "id": "debugjob",
+        "func": func,
+        "args": (),
+        "kwargs": {},
+        "trigger": DateTrigger(RUN_TIME),
+        "executor": "debug",
+        "misfire_grace_time": None,
+        "coalesce": False,
+        "max_instances": 1,
+        "next_run_time": RUN_TIME,
+    }
+    options.update(kwargs)
+    job = Job(scheduler, **options)
+    job._jobstore_alias = "store"
+    return job
+
+
+def test_is_an_executor() -> None:
+    assert issubclass(DebugExecutor, BaseExecutor)
+
+
+def test_runs_synchronously_in_calling_thread(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    threads: list[int] = []
+    job = make_job(scheduler, lambda: threads.append(threading.get_ident()) or "done")
+    executor.submit_job(job, [RUN_TIME])
+    # the events were dispatched before submit_job returned
+    assert threads == [threading.get_ident()]
+    assert len(events) == 1
+    event = events[0]
+    assert isinstance(event, JobExecutionEvent)
+    assert event.code == EVENT_JOB_EXECUTED
+    assert event.job_id == "debugjob"
+    assert event.jobstore == "store"
+    assert event.scheduled_run_time == RUN_TIME
+    assert event.retval == "done"
+
+
+def test_several_run_times(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    calls: list[int] = []
+    run_times = [RUN_TIME, RUN_TIME + timedelta(seconds=1)]
+    executor.submit_job(make_job(scheduler, calls.append, args=[1]), run_times)
+    assert calls == [1, 1]
+    assert [event.scheduled_run_time for event in events] == run_times
+
+
+def test_instance_released(scheduler: DummyScheduler, executor: DebugExecutor) -> None:
+    job = make_job(scheduler, lambda: None)
+    executor.submit_job(job, [RUN_TIME])
+    executor.submit_job(job, [RUN_TIME])  # max_instances=1 does not block a finished run
+    assert executor._instances.get("debugjob", 0) == 0
+
+
+def test_max_instances_while_running(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    """A job that re-submits itself while running hits its own instance limit."""
+    errors: list[BaseException] = []
+
+    def reentrant() -> None:
+        try:
+            executor.submit_job(job, [RUN_TIME])
+        except MaxInstancesReachedError as exc:
+            errors.append(exc)
+
+    job = make_job(scheduler, reentrant)
+    executor.submit_job(job, [RUN_TIME])
+    assert len(errors) == 1
+    assert str(errors[0]) == (
+        'Job "debugjob" has already reached its maximum number of instances (1)'
+    )
+    assert [event.code for event in events] == [EVENT_JOB_EXECUTED]
+
+
+def test_job_error(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    executor.submit_job(make_job(scheduler, fail), [RUN_TIME])
+    assert len(events) == 1
+    event = events[0]
+    assert event.code == EVENT_JOB_ERROR
+    assert isinstance(event.exception, ValueError)
+    assert str(event.exception) == "debug failure"
+    assert 'raise ValueError("debug failure")' in event.traceback
+    assert executor._instances.get("debugjob", 0) == 0
+
+
+def test_missed(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    calls: list[int] = []
+    job = make_job(scheduler, calls.append, args=[1], misfire_grace_time=1)
+    executor.submit_job(job, [datetime.now(UTC) - timedelta(hours=1)])
+    assert calls == []
+    assert [event.code for event in events] == [EVENT_JOB_MISSED]
+
+
+def test_logger_name(
+    scheduler: DummyScheduler, executor: DebugExecutor, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="quartzite.executors.debugalias"):
+        executor.submit_job(make_job(scheduler, lambda: None), [RUN_TIME])
+    assert {record.name for record in caplog.records} == {"quartzite.executors.debugalias"}
+
+
+def test_run_job_success_looked_up_at_completion(
+    scheduler: DummyScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    received: list[tuple[str, list[JobExecutionEvent]]] = []
+    executor._run_job_success = lambda job_id, job_events: received.append(  # type: ignore[method-assign]
+        (job_id, job_events)
+    )
+    executor.submit_job(make_job(scheduler, lambda: 5), [RUN_TIME])
+    assert len(received) == 1
+    assert received[0][0] == "debugjob"
+    assert [(event.code, event.retval) for event in received[0][1]] == [(EVENT_JOB_EXECUTED, 5)]
+    assert events == []
+
+
+def test_run_job_failure_reported_to_run_job_error(
+    scheduler: DummyScheduler,
+    executor: DebugExecutor,
+    events: list[SchedulerEvent],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When run_job itself fails (here: a naive run time it cannot compare), the executor
+    reports it through _run_job_error and releases the instance."""
+    job = make_job(scheduler, lambda: None, misfire_grace_time=1)
+    with caplog.at_level(logging.ERROR, logger="quartzite.executors.debugalias"):
+        executor.submit_job(job, [datetime(2020, 5, 17, 12)])
+    assert events == []
+    assert executor._instances.get("debugjob", 0) == 0
+    assert caplog.records[-1].getMessage() == "Error running job debugjob"
+    assert isinstance(caplog.records[-1].exc_info[1], TypeError)
+
+
+def test_run_job_error_looked_up_at_completion(
+    scheduler: DummyScheduler, executor: DebugExecutor
+) -> None:
+    received: list[tuple[str, BaseException, TracebackType | None]] = []
+    executor._run_job_error = lambda job_id, exc, tb=None: received.append(  # type: ignore[method-assign]
+        (job_id, exc, tb)
+    )
+    job = make_job(scheduler, lambda: None, misfire_grace_time=1)
+    executor.submit_job(job, [datetime(2020, 5, 17, 12)])
+    assert len(received) == 1
+    job_id, exc, tb = received[0]
+    assert job_id == "debugjob"
+    assert isinstance(exc, TypeError)
+    assert isinstance(tb, TracebackType)
