@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .triggers.base import BaseTrigger
 from .util import (
-    UTC,
     check_callable_args,
     convert_to_datetime,
     datetime_repr,
@@ -170,10 +169,10 @@ class Job:
         """Compute the scheduled run times between ``next_run_time`` and ``now`` (inclusive)."""
         run_times: list[datetime] = []
         next_run_time = self.next_run_time
-        # Compare in UTC: two aware datetimes sharing a tzinfo are compared by wall time,
+        # Compare instants: two aware datetimes sharing a tzinfo are compared by wall time,
         # which ignores ``fold`` and misorders the repeated hour of a DST change.
-        now_utc = now.astimezone(UTC)
-        while next_run_time is not None and next_run_time.astimezone(UTC) <= now_utc:
+        now_timestamp = now.timestamp()
+        while next_run_time is not None and next_run_time.timestamp() <= now_timestamp:
             run_times.append(next_run_time)
             next_run_time = self.trigger.get_next_fire_time(next_run_time, now)
         return run_times

@@ -69,9 +69,8 @@ class BaseExecutor(metaclass=ABCMeta):
         with self._lock:
             if self._instances[job.id] >= job.max_instances:
                 raise MaxInstancesReachedError(job)
-
-            # Count the instance first: a synchronous executor finishes (and releases it)
-            # before _do_submit_job returns.
+            # Counted before submitting: a synchronous executor finishes (and releases the
+            # instance) before _do_submit_job returns.
             self._instances[job.id] += 1
             try:
                 self._do_submit_job(job, run_times)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures
 from abc import abstractmethod
+from collections import deque
 from datetime import datetime
+from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from ..events import EVENT_JOB_ERROR, JobExecutionEvent
@@ -38,13 +40,17 @@ class BasePoolExecutor(BaseExecutor):
         """Create a fresh pool to replace one that was shut down (subclasses override this)."""
         return self._pool
 
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+    def _refuse_coroutine_function(self, job: Job) -> None:
+        # A coroutine function called in a worker would return a coroutine nobody awaits.
         if iscoroutinefunction_partial(job.func):
             raise TypeError(
                 f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
                 f"{self.__class__.__name__} cannot await; give the job an AsyncIOExecutor "
                 "(executor type 'asyncio') instead"
             )
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self._refuse_coroutine_function(job)
 
         def callback(future: concurrent.futures.Future[Any]) -> None:
             try:
@@ -83,10 +89,59 @@ class ThreadPoolExecutor(BasePoolExecutor):
     def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
         self._max_workers = int(max_workers)
         self._pool_kwargs = dict(pool_kwargs or {})
+        # Submitted runs wait in this queue; at most max_workers pool tasks drain it. A burst of
+        # due jobs then costs one deque append per job instead of a Future, a work item and a
+        # thread wake-up per job.
+        self._queue: deque[tuple[Job, list[datetime]]] = deque()
+        self._queue_lock = Lock()
+        self._draining_tasks = 0
         super().__init__(self._create_pool())
 
     def _create_pool(self) -> concurrent.futures.ThreadPoolExecutor:
         return concurrent.futures.ThreadPoolExecutor(self._max_workers, **self._pool_kwargs)
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self._refuse_coroutine_function(job)
+        item = (job, run_times)
+        self._queue.append(item)
+        with self._queue_lock:
+            start_task = self._draining_tasks < self._max_workers
+            if start_task:
+                self._draining_tasks += 1
+
+        if start_task:
+            try:
+                self._pool.submit(self._drain_queue)
+            except BaseException:
+                with self._queue_lock:
+                    self._draining_tasks -= 1
+                    try:
+                        self._queue.remove(item)
+                    except ValueError:  # another task took it meanwhile
+                        return
+                raise
+
+    def _drain_queue(self) -> None:
+        """Run queued jobs until the queue is empty (runs in a pool thread)."""
+        queue = self._queue
+        while True:
+            try:
+                job, run_times = queue.popleft()  # atomic: no lock needed to take an item
+            except IndexError:
+                # Stop only if no item was appended since the failed pop; the submitter
+                # checks the task count under the same lock after appending.
+                with self._queue_lock:
+                    if queue:
+                        continue
+                    self._draining_tasks -= 1
+                    return
+
+            try:
+                events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+            except BaseException as exc:
+                self._run_job_failed(job, run_times, exc)
+            else:
+                self._run_job_success(job.id, events)
 
 
 class ProcessPoolExecutor(BasePoolExecutor):
