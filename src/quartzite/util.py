@@ -329,6 +329,10 @@ def _get_signature(func: Callable[..., Any]) -> Any:
     return sig
 
 
+# Call shapes (number of positional args, keyword names) already found valid, per function.
+_valid_call_shapes: WeakKeyDictionary[Any, set[tuple[int, frozenset[str]]]] = WeakKeyDictionary()
+
+
 def check_callable_args(
     func: Callable[..., Any], args: Iterable[Any], kwargs: Mapping[str, Any]
 ) -> None:
@@ -336,11 +340,24 @@ def check_callable_args(
 
     :raises ValueError: naming the arguments that do not fit the signature
     """
+    args = list(args)
+    if type(func) is not FunctionType:
+        _check_call_shape(func, args, kwargs)
+        return
+
+    shape = (len(args), frozenset(kwargs))
+    valid_shapes = _valid_call_shapes.get(func)
+    if valid_shapes is not None and shape in valid_shapes:
+        return
+    _check_call_shape(func, args, kwargs)
+    _valid_call_shapes.setdefault(func, set()).add(shape)
+
+
+def _check_call_shape(func: Callable[..., Any], args: list[Any], kwargs: Mapping[str, Any]) -> None:
     pos_kwargs_conflicts: list[str] = []
     positional_only_kwargs: list[str] = []
     unsatisfied_args: list[str] = []
     unsatisfied_kwargs: list[str] = []
-    args = list(args)
     unmatched_args = list(args)
     unmatched_kwargs = list(kwargs)
     has_varargs = has_var_kwargs = False

@@ -25,6 +25,8 @@ _PLUGIN_BASE_CLASSES: dict[str, type] = {
     "executor": BaseExecutor,
     "jobstore": BaseJobStore,
 }
+_PLUGIN_REGISTRIES = {type_: f"_{type_}_plugins" for type_ in _PLUGIN_BASE_CLASSES}
+_CLASS_CACHES = {type_: f"_{type_}_classes" for type_ in _PLUGIN_BASE_CLASSES}
 _COMPONENT_LABELS = {"executor": "executor", "jobstore": "job store"}
 
 
@@ -211,11 +213,11 @@ class ComponentsMixin:
 
     def _create_plugin_instance(self, type_: str, alias: str, constructor_kwargs: Any) -> Any:
         """Instantiate the plugin class registered under ``alias`` for ``type_``."""
-        plugins: Any = getattr(self, f"_{type_}_plugins")
-        classes: dict[str, type] = getattr(self, f"_{type_}_classes")
+        classes: dict[str, type] = getattr(self, _CLASS_CACHES[type_])
         try:
             plugin_class = classes[alias]
         except KeyError:
+            plugins: Any = getattr(self, _PLUGIN_REGISTRIES[type_])
             if alias not in plugins:
                 raise LookupError(f'No {type_} by the name "{alias}" was found')
             plugin_class = plugins[alias].load()
