@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from heapq import heapify, heappop, heappush
+from itertools import count
 from math import inf
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..util import datetime_to_utc_timestamp
 from .base import BaseJobStore, ConflictingIdError, JobLookupError
@@ -15,12 +16,13 @@ if TYPE_CHECKING:
 
 __all__ = ("MemoryJobStore",)
 
-# A heap entry: (sort key, job id, sequence number). The sort key is the UTC timestamp of the next
-# run time (inf when paused); ties are ordered by job id. Removing or rescheduling a job leaves
-# its old entry in the heap; an entry is live only while its sequence number is the job's current
-# one, and the heap is rebuilt once dead entries outnumber live ones. This keeps add, update and
-# remove O(log n) instead of the O(n) of a sorted list.
-_HeapEntry = tuple[float, str, int]
+# A heap entry is a list [sort key, job id, sequence number, job]. The sort key is the UTC
+# timestamp of the next run time (inf when paused); ties are ordered by job id, and the sequence
+# number keeps the comparison from ever reaching the job. Removing or rescheduling a job marks
+# its entry dead in place (job slot set to None) instead of searching the heap for it; the heap
+# is rebuilt once dead entries outnumber live ones. So add, update and remove cost O(log n)
+# (amortized), where a sorted list costs O(n) per insertion and removal.
+_KEY, _ID, _SEQUENCE, _JOB = range(4)
 
 
 class MemoryJobStore(BaseJobStore):
@@ -28,36 +30,45 @@ class MemoryJobStore(BaseJobStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self._jobs_index: dict[str, tuple[Job, float | None]] = {}  # id -> (job, timestamp)
-        self._sequence_numbers: dict[str, int] = {}  # id -> sequence of its live heap entry
-        self._heap: list[_HeapEntry] = []
-        self._next_sequence = 0
+        self._entries: dict[str, list[Any]] = {}  # job id -> its live heap entry
+        self._heap: list[list[Any]] = []
+        self._sequence = count()
         self._dead_entries = 0
 
     @property
     def _jobs(self) -> list[tuple[Job, float | None]]:
         """All ``(job, timestamp)`` pairs in run time order (a snapshot, for introspection)."""
-        return [self._jobs_index[entry[1]] for entry in sorted(self._live_entries())]
+        return [
+            (entry[_JOB], None if entry[_KEY] == inf else entry[_KEY])
+            for entry in sorted(self._entries.values())
+        ]
+
+    @property
+    def _jobs_index(self) -> dict[str, tuple[Job, float | None]]:
+        """Job id -> ``(job, timestamp)`` (a snapshot, for introspection)."""
+        return {
+            job_id: (entry[_JOB], None if entry[_KEY] == inf else entry[_KEY])
+            for job_id, entry in self._entries.items()
+        }
 
     def lookup_job(self, job_id: str) -> Job | None:
-        entry = self._jobs_index.get(job_id)
-        return entry[0] if entry is not None else None
+        entry = self._entries.get(job_id)
+        return entry[_JOB] if entry is not None else None
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
         now_timestamp = datetime_to_utc_timestamp(now)
         heap = self._heap
-        sequence_numbers = self._sequence_numbers
         # Every entry due by now sits in the subtree of due entries below the root (heap
         # property), so walk just that subtree instead of popping and pushing back.
-        due: list[_HeapEntry] = []
+        due: list[list[Any]] = []
         stack = [0] if heap else []
         size = len(heap)
         while stack:
             position = stack.pop()
             entry = heap[position]
-            if entry[0] > now_timestamp:  # type: ignore[operator]
+            if entry[_KEY] > now_timestamp:
                 continue
-            if sequence_numbers.get(entry[1]) == entry[2]:
+            if entry[_JOB] is not None:
                 due.append(entry)
             child = 2 * position + 1
             if child < size:
@@ -65,75 +76,67 @@ class MemoryJobStore(BaseJobStore):
                 if child + 1 < size:
                     stack.append(child + 1)
         due.sort()
-        jobs_index = self._jobs_index
-        return [jobs_index[entry[1]][0] for entry in due]
+        return [entry[_JOB] for entry in due]
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
-        sequence_numbers = self._sequence_numbers
         while heap:
             top = heap[0]
-            if sequence_numbers.get(top[1]) == top[2]:
-                return self._jobs_index[top[1]][0].next_run_time
+            if top[_JOB] is not None:
+                return top[_JOB].next_run_time
             heappop(heap)
             self._dead_entries -= 1
         return None
 
     def get_all_jobs(self) -> list[Job]:
-        jobs_index = self._jobs_index
-        return [jobs_index[entry[1]][0] for entry in sorted(self._live_entries())]
+        return [entry[_JOB] for entry in sorted(self._entries.values())]
 
     def add_job(self, job: Job) -> None:
-        if job.id in self._jobs_index:
+        if job.id in self._entries:
             raise ConflictingIdError(job.id)
 
-        timestamp = datetime_to_utc_timestamp(job.next_run_time)
-        self._jobs_index[job.id] = (job, timestamp)
-        self._push(job.id, timestamp)
+        self._push(job, datetime_to_utc_timestamp(job.next_run_time))
 
     def update_job(self, job: Job) -> None:
-        old_entry = self._jobs_index.get(job.id)
-        if old_entry is None:
+        entry = self._entries.get(job.id)
+        if entry is None:
             raise JobLookupError(job.id)
 
         timestamp = datetime_to_utc_timestamp(job.next_run_time)
-        self._jobs_index[job.id] = (job, timestamp)
-        if timestamp != old_entry[1]:
+        key = inf if timestamp is None else timestamp
+        if key == entry[_KEY]:
+            entry[_JOB] = job  # same place in the heap
+        else:
+            entry[_JOB] = None
             self._dead_entries += 1
-            self._push(job.id, timestamp)
+            self._push(job, timestamp)
 
     def remove_job(self, job_id: str) -> None:
-        if job_id not in self._jobs_index:
+        entry = self._entries.pop(job_id, None)
+        if entry is None:
             raise JobLookupError(job_id)
 
-        del self._jobs_index[job_id]
-        del self._sequence_numbers[job_id]
+        entry[_JOB] = None
         self._dead_entries += 1
-        if self._dead_entries > len(self._jobs_index) + 64:
+        if self._dead_entries > len(self._entries) + 64:
             self._compact()
 
     def remove_all_jobs(self) -> None:
-        self._jobs_index.clear()
-        self._sequence_numbers.clear()
+        self._entries.clear()
         self._heap.clear()
         self._dead_entries = 0
 
     def shutdown(self) -> None:
         self.remove_all_jobs()
 
-    def _push(self, job_id: str, timestamp: float | None) -> None:
-        sequence = self._next_sequence
-        self._next_sequence = sequence + 1
-        self._sequence_numbers[job_id] = sequence
-        heappush(self._heap, (inf if timestamp is None else timestamp, job_id, sequence))
-        if self._dead_entries > len(self._jobs_index) + 64:
+    def _push(self, job: Job, timestamp: float | None) -> None:
+        entry = [inf if timestamp is None else timestamp, job.id, next(self._sequence), job]
+        self._entries[job.id] = entry
+        heappush(self._heap, entry)
+        if self._dead_entries > len(self._entries) + 64:
             self._compact()
 
-    def _live_entries(self) -> list[_HeapEntry]:
-        sequence_numbers = self._sequence_numbers
-        return [entry for entry in self._heap if sequence_numbers.get(entry[1]) == entry[2]]
-
     def _compact(self) -> None:
-        self._heap = self._live_entries()
+        self._heap = [entry for entry in self._heap if entry[_JOB] is not None]
         heapify(self._heap)
         self._dead_entries = 0
