@@ -83,7 +83,6 @@ class SchedulerEvent:
     """
 
     def __init__(self, code: int, alias: str | None = None) -> None:
-        super().__init__()
         self.code = code
         self.alias = alias
 
@@ -99,7 +98,10 @@ class JobEvent(SchedulerEvent):
     """
 
     def __init__(self, code: int, job_id: str, jobstore: str | None) -> None:
-        super().__init__(code)
+        # Attributes are set directly rather than through super().__init__(): events are built
+        # for every run, and the chained calls cost more than the rest of the construction.
+        self.code = code
+        self.alias = None
         self.job_id = job_id
         self.jobstore = jobstore
 
@@ -113,7 +115,10 @@ class JobSubmissionEvent(JobEvent):
     def __init__(
         self, code: int, job_id: str, jobstore: str | None, scheduled_run_times: list[datetime]
     ) -> None:
-        super().__init__(code, job_id, jobstore)
+        self.code = code
+        self.alias = None
+        self.job_id = job_id
+        self.jobstore = jobstore
         self.scheduled_run_times = scheduled_run_times
 
 
@@ -136,7 +141,10 @@ class JobExecutionEvent(JobEvent):
         exception: BaseException | None = None,
         traceback: str | None = None,
     ) -> None:
-        super().__init__(code, job_id, jobstore)
+        self.code = code
+        self.alias = None
+        self.job_id = job_id
+        self.jobstore = jobstore
         self.scheduled_run_time = scheduled_run_time
         self.retval = retval
         self.exception = exception

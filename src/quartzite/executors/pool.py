@@ -42,7 +42,7 @@ class BasePoolExecutor(BaseExecutor):
 
     def _refuse_coroutine_function(self, job: Job) -> None:
         # A coroutine function called in a worker would return a coroutine nobody awaits.
-        if iscoroutinefunction_partial(job.func):
+        if iscoroutinefunction_partial(getattr(job, "func", None)):
             raise TypeError(
                 f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
                 f"{self.__class__.__name__} cannot await; give the job an AsyncIOExecutor "

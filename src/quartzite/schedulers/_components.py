@@ -246,6 +246,19 @@ class ComponentsMixin:
         # Instantiate the trigger class
         return self._create_plugin_instance("trigger", trigger, trigger_args)
 
+    def _wants_event(self, code: int) -> bool:
+        """Tell whether an event of type ``code`` would reach anyone.
+
+        Lets hot paths skip building events nobody listens to. A ``_dispatch_event`` replaced on
+        the instance or overridden in a subclass is assumed to want every event.
+        """
+        if (
+            "_dispatch_event" in self.__dict__
+            or type(self)._dispatch_event is not ComponentsMixin._dispatch_event
+        ):
+            return True
+        return any(mask & code for _callback, mask in self._listeners)
+
     def _dispatch_event(self, event: SchedulerEvent) -> None:
         """Dispatch the given event to the interested listeners.
 

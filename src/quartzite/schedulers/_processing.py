@@ -33,6 +33,7 @@ class ProcessingMixin:
         def _current_time(self) -> datetime: ...
         def _lookup_executor(self, alias: str) -> BaseExecutor: ...
         def _dispatch_event(self, event: SchedulerEvent) -> None: ...
+        def _wants_event(self, code: int) -> bool: ...
         def remove_job(self, job_id: str, jobstore: str | None = None) -> None: ...
 
     def _process_jobs(self) -> float | None:
@@ -162,9 +163,10 @@ class ProcessingMixin:
         except BaseException:
             self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
         else:
-            events.append(
-                JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times)
-            )
+            if self._wants_event(EVENT_JOB_SUBMITTED):
+                events.append(
+                    JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times)
+                )
 
         # Update the job if it has a next execution time, otherwise remove it
         job_next_run = job.trigger.get_next_fire_time(run_times[-1], now)

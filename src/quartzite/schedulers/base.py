@@ -543,7 +543,8 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         if jobstore_alias is None:
             raise JobLookupError(job_id)
 
-        self._dispatch_event(JobEvent(EVENT_JOB_REMOVED, job_id, jobstore_alias))
+        if self._wants_event(EVENT_JOB_REMOVED):
+            self._dispatch_event(JobEvent(EVENT_JOB_REMOVED, job_id, jobstore_alias))
         self._logger.info("Removed job %s", job_id)
 
     def remove_all_jobs(self, jobstore: str | None = None) -> None:

@@ -1,0 +1,60 @@
+"""An executor that runs jobs in a Twisted reactor's thread pool."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._optional import missing_dependency
+from ..util import iscoroutinefunction_partial
+from .base import BaseExecutor, run_job
+
+try:
+    import twisted.internet  # noqa: F401
+except ImportError as exc:
+    raise missing_dependency("TwistedExecutor requires Twisted installed", "twisted", exc) from exc
+
+if TYPE_CHECKING:
+    from ..job import Job
+    from ..schedulers.base import BaseScheduler
+
+__all__ = ("TwistedExecutor",)
+
+
+class TwistedExecutor(BaseExecutor):
+    """Runs jobs in the reactor's thread pool (``reactor.getThreadPool()``).
+
+    Uses the scheduler's reactor (a :class:`~quartzite.schedulers.twisted.TwistedScheduler`'s),
+    or the global reactor with another scheduler. The pool belongs to the reactor, which stops it
+    when it shuts down: :meth:`shutdown` does not block the reactor (``wait`` is ignored), and
+    jobs already running are not interrupted.
+
+    Plugin alias: ``twisted``
+    """
+
+    _reactor: Any = None
+
+    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+        super().start(scheduler, alias)
+        reactor = getattr(scheduler, "_reactor", None)
+        if reactor is None:
+            from twisted.internet import reactor
+        self._reactor = reactor
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if iscoroutinefunction_partial(getattr(job, "func", None)):
+            raise TypeError(
+                f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
+                "TwistedExecutor cannot await; run coroutine jobs with AsyncIOScheduler or "
+                "TornadoScheduler"
+            )
+
+        def callback(success: bool, result: Any) -> None:
+            if success:
+                self._run_job_success(job.id, result)
+            else:
+                self._run_job_error(job.id, result.value, result.tb)
+
+        self._reactor.getThreadPool().callInThreadWithCallback(
+            callback, run_job, job, job._jobstore_alias, run_times, self._logger.name
+        )

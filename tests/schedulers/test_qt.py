@@ -1,0 +1,135 @@
+"""QtScheduler in a real Qt event loop (offscreen, a QCoreApplication in the main thread)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+qt = pytest.importorskip("quartzite.schedulers.qt")
+
+from quartzite.events import EVENT_JOB_EXECUTED  # noqa: E402
+from quartzite.executors.pool import ThreadPoolExecutor  # noqa: E402
+from quartzite.schedulers.qt import QtScheduler  # noqa: E402
+
+from ._live import Calls, Events, Harness, LiveSchedulerTests, utcnow  # noqa: E402
+
+pytestmark = pytest.mark.live
+
+
+class QtHarness(Harness):
+    """The Qt event loop runs in the test's (main) thread whenever the test waits."""
+
+    shutdown_waits_for_jobs = True
+
+    def create(self, **options: Any) -> QtScheduler:
+        return QtScheduler(**options)
+
+    def start(self, scheduler: Any, paused: bool = False) -> None:
+        scheduler.start(paused=paused)
+
+    def pump(self, seconds: float) -> None:
+        """Run a nested Qt event loop for ``seconds``."""
+        loop = qt.QtCore.QEventLoop()
+        qt.QTimer.singleShot(max(int(seconds * 1000), 1), loop.quit)
+        run = getattr(loop, "exec", None) or loop.exec_  # exec_() in the Qt 5 bindings
+        run()
+
+
+@pytest.fixture(scope="session")
+def qapp() -> Any:
+    app = qt.QCoreApplication.instance() or qt.QCoreApplication([])
+    return app
+
+
+@pytest.fixture
+def harness(qapp: Any) -> Iterator[QtHarness]:
+    yield QtHarness()
+
+
+class TestLive(LiveSchedulerTests):
+    pass
+
+
+def test_binding_preference() -> None:
+    """PySide6 comes first when it is installed."""
+    try:
+        import PySide6.QtCore  # noqa: F401
+    except ImportError:
+        pytest.skip("PySide6 is not installed")
+    assert qt.QtCore.__name__ == "PySide6.QtCore"
+
+
+def test_wakeup_from_another_thread(harness: QtHarness) -> None:
+    """Jobs added from a worker thread wake the scheduler in the Qt thread at once."""
+    scheduler = QtScheduler(timezone="UTC")
+    events = Events()
+    scheduler.add_listener(events)
+    scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
+    calls = Calls(scheduler)
+    scheduler.start()
+    assert harness.wait_until(lambda: len(calls) == 1)
+    counted = scheduler._process_jobs
+    processed_in: list[threading.Thread] = []
+
+    def process_jobs() -> Any:
+        processed_in.append(threading.current_thread())
+        return counted()
+
+    scheduler._process_jobs = process_jobs  # type: ignore[method-assign]
+    added_at: list[float] = []
+
+    def add_from_thread() -> None:
+        added_at.append(time.monotonic())
+        scheduler.add_job(lambda: "from thread", id="threaded")
+
+    worker = threading.Thread(target=add_from_thread)
+    worker.start()
+    assert harness.wait_until(lambda: events.of(EVENT_JOB_EXECUTED, "threaded"))
+    worker.join()
+    assert time.monotonic() - added_at[0] < 2.0
+    assert processed_in == [threading.main_thread()]
+    assert len(calls) == 2
+    scheduler.shutdown()
+
+
+def test_timer_follows_the_next_run_time(harness: QtHarness) -> None:
+    scheduler = QtScheduler(timezone="UTC")
+    scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
+    scheduler.start()
+    harness.pump(0.2)
+    assert scheduler._timer.isActive()
+    assert 3_590_000 <= scheduler._timer.interval() <= 3_600_000
+
+    # beyond the range of a Qt timer (about 24.8 days): capped
+    scheduler.remove_all_jobs()
+    scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(days=3650))
+    harness.pump(0.2)
+    assert scheduler._timer.interval() == 2147483647
+
+    # no jobs: no timer
+    scheduler.remove_all_jobs()
+    scheduler.wakeup()
+    harness.pump(0.2)
+    assert not scheduler._timer.isActive()
+    assert scheduler._process_jobs() is None
+    scheduler.shutdown()
+
+
+def test_shutdown_from_another_thread_stops_the_timer(harness: QtHarness) -> None:
+    scheduler = QtScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(2)})
+    scheduler.add_job(lambda: None, "interval", hours=1)
+    scheduler.start()
+    harness.pump(0.2)
+    assert scheduler._timer.isActive()
+    worker = threading.Thread(target=scheduler.shutdown)
+    worker.start()
+    worker.join()
+    assert harness.wait_until(lambda: not scheduler._timer.isActive())
+    assert not scheduler.running
