@@ -81,7 +81,7 @@ def asdate(obj: Any) -> Any:
 
 
 def astimezone(obj: Any) -> tzinfo | None:
-    """Turn a time zone name or object into a :class:`~datetime.tzinfo` (a ``ZoneInfo`` if possible).
+    """Turn a time zone name or object into a :class:`~datetime.tzinfo` (``ZoneInfo`` if possible).
 
     pytz zones are converted to their ``ZoneInfo`` equivalent (or a fixed offset).
     """

@@ -64,4 +64,4 @@ def check_state_version(
         raise ValueError(
             f"Got serialized data for version {version} of {cls.__name__}, but {supported}"
         )
-    return state  # type: ignore[no-any-return]
+    return state
