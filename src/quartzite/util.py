@@ -430,8 +430,12 @@ def _check_call_shape(func: Callable[..., Any], args: list[Any], kwargs: Mapping
 
 def iscoroutinefunction_partial(func: Any) -> bool:
     """Tell whether ``func`` (possibly wrapped in ``functools.partial``) is a coroutine function."""
-    from inspect import iscoroutinefunction
-
     while isinstance(func, partial):
         func = func.func
+    if type(func) is FunctionType:  # fast path, checked for every submitted job
+        # CO_COROUTINE is 0x80; inspect.markcoroutinefunction() (3.12+) sets the marker.
+        return bool(func.__code__.co_flags & 0x80) or hasattr(func, "_is_coroutine_marker")
+
+    from inspect import iscoroutinefunction
+
     return iscoroutinefunction(func)
