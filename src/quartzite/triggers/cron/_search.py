@@ -85,7 +85,12 @@ _KNOWN_CHANGES: Dict[tzinfo, List[Tuple[int, int, int]]] = {}
 def _offset_change(tz: tzinfo, low: int, high: int, before: int, after: int) -> int:
     """The first instant in ``(low, high]`` with an offset other than ``before``, given that the
     offset is ``before`` at ``low`` and ``after`` at ``high`` (with a single change between)."""
-    known = _KNOWN_CHANGES.setdefault(tz, [])
+    try:
+        if len(_KNOWN_CHANGES) >= 256 and tz not in _KNOWN_CHANGES:
+            _KNOWN_CHANGES.clear()
+        known = _KNOWN_CHANGES.setdefault(tz, [])
+    except TypeError:  # an unhashable zone (dateutil's, for one): no memory
+        known = []
     for instant, known_before, known_after in known:
         if low < instant <= high and known_before == before and known_after == after:
             return instant

@@ -1,0 +1,98 @@
+"""Differential tests: quartzite's CronTrigger against APScheduler 3.11.2's.
+
+In zones without DST changes both follow the same semantics, so chains of fire times must be
+identical, as must the string forms. (Around DST changes the semantics differ on purpose; see
+``test_cron_dst_properties.py`` for the reference used there.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+from quartzite.triggers.cron import CronTrigger
+
+apscheduler_cron = pytest.importorskip("apscheduler.triggers.cron")
+
+UTC = timezone.utc
+ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3)), "Asia/Tokyo"]
+
+SAMPLES = {
+    "year": ["*", "2024", "2024-2027", "*/3", "2025/2", "2023,2026", "2030"],
+    "month": ["*", "2", "feb-apr", "*/4", "jan,jul", "11-12", "DEC", "3-9/2", "jun-aug/5"],
+    "day": ["*", "1", "31", "last", "2nd fri", "last mon", "1-7", "*/10", "15,last", "29"],
+    "week": ["*", "1", "*/2", "10-20", "53", "1,27", "5/9"],
+    "day_of_week": ["*", "mon-fri", "sat,sun", "0", "6", "*/3", "tue-thu", "2-4/2", "fri"],
+    "hour": ["*", "0", "9-17", "*/6", "23", "3,15", "1/7", "22-23"],
+    "minute": ["*", "0", "*/15", "5-55/10", "59", "30", "0,1,2"],
+    "second": ["*", "0", "*/20", "59", "10-12", "7/25"],
+}
+
+
+@st.composite
+def cron_kwargs(draw: st.DrawFn) -> dict:
+    fields = draw(st.sets(st.sampled_from(sorted(SAMPLES)), min_size=1, max_size=5))
+    if "week" in fields:  # week and month together can make APScheduler search for seconds
+        fields.discard("month")
+    return {
+        field: ",".join(draw(st.lists(st.sampled_from(SAMPLES[field]), min_size=1, max_size=2)))
+        for field in fields
+    }
+
+
+@settings(max_examples=max(20, settings.default.max_examples))
+@given(
+    kwargs=cron_kwargs(),
+    zone=st.sampled_from(ZONES),
+    start=st.datetimes(datetime(2015, 1, 1), datetime(2035, 1, 1)),
+    start_date=st.one_of(st.none(), st.datetimes(datetime(2015, 1, 1), datetime(2035, 1, 1))),
+)
+def test_same_fire_times_as_apscheduler(kwargs, zone, start, start_date):
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    note(f"kwargs={kwargs}")
+    ours = CronTrigger(timezone=tz, start_date=start_date, **kwargs)
+    theirs = apscheduler_cron.CronTrigger(timezone=tz, start_date=start_date, **kwargs)
+    assert str(ours) == str(theirs)
+    assert repr(ours) == repr(theirs)
+
+    now = start.replace(tzinfo=tz)
+    ours_time = ours.get_next_fire_time(None, now)
+    theirs_time = theirs.get_next_fire_time(None, now)
+    for _ in range(4):
+        assert ours_time == theirs_time
+        if ours_time is None:
+            break
+        assert ours_time.utcoffset() == theirs_time.utcoffset()
+        ours_time = ours.get_next_fire_time(ours_time, ours_time)
+        theirs_time = theirs.get_next_fire_time(theirs_time, theirs_time)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["* * * * *", "*/5 9-17 * * mon-fri", "0 0 1,15 * *", "30 4 * jan-mar 0-4", "0 0 last * *"],
+)
+def test_from_crontab_like_apscheduler(expr):
+    ours = CronTrigger.from_crontab(expr, timezone="Europe/Berlin")
+    theirs = apscheduler_cron.CronTrigger.from_crontab(expr, timezone="Europe/Berlin")
+    assert repr(ours) == repr(theirs)
+    now = datetime(2024, 6, 1, 12, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert ours.get_next_fire_time(None, now) == theirs.get_next_fire_time(None, now)
+
+
+def test_dst_free_chain_in_dst_zone_matches():
+    """Away from DST changes the semantics agree in DST zones too."""
+    tz = ZoneInfo("Europe/Berlin")
+    kwargs = {"day_of_week": "mon-fri", "hour": "8-18/2", "minute": "15,45"}
+    ours = CronTrigger(timezone=tz, **kwargs)
+    theirs = apscheduler_cron.CronTrigger(timezone=tz, **kwargs)
+    ours_time = theirs_time = datetime(2024, 5, 1, tzinfo=tz)
+    ours_time = ours.get_next_fire_time(None, ours_time)
+    theirs_time = theirs.get_next_fire_time(None, theirs_time)
+    for _ in range(300):
+        assert ours_time == theirs_time
+        ours_time = ours.get_next_fire_time(ours_time, ours_time)
+        theirs_time = theirs.get_next_fire_time(theirs_time, theirs_time)
