@@ -3,6 +3,10 @@
 - ``timezone``: the zone most tests work in (Europe/Berlin: it has DST, so fold bugs show).
 - ``freeze_time``: a fake clock for the modules that read the current time (see :class:`FakeClock`).
 - ``require_service``: skip (or fail, in CI) when a server such as PostgreSQL is unreachable.
+
+Hypothesis profiles (global to the session): ``HYPOTHESIS_PROFILE=ci`` (the default) keeps the
+property tests to a few seconds and deterministic; ``HYPOTHESIS_PROFILE=thorough`` runs many more
+examples (minutes).
 """
 
 from __future__ import annotations
@@ -14,8 +18,25 @@ from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 _T = TypeVar("_T")
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: the modules whose module-level ``datetime`` name is the clock (API contract §10)
 CLOCK_MODULES = (
