@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from abc import ABCMeta, abstractmethod
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Callable
 
-from ..util import datetime_utc_add
+from ..util import astimezone, datetime_utc_add
 
 __all__ = ("BaseTrigger",)
 
@@ -44,6 +44,24 @@ class BaseTrigger(metaclass=ABCMeta):
 
     def __setstate__(self, state: Any) -> None:  # pragma: no cover
         raise NotImplementedError
+
+
+def resolve_timezone(
+    timezone: tzinfo | str | None,
+    start_date: Any,
+    end_date: Any,
+    local_zone: Callable[[], tzinfo],
+) -> tzinfo:
+    """Pick a trigger's time zone: ``timezone`` if given, else that of an aware ``start_date``,
+    else that of an aware ``end_date``, else ``local_zone()``.
+    """
+    if timezone:
+        return astimezone(timezone)  # type: ignore[return-value]
+    if isinstance(start_date, datetime) and start_date.tzinfo:
+        return astimezone(start_date.tzinfo)  # type: ignore[return-value]
+    if isinstance(end_date, datetime) and end_date.tzinfo:
+        return astimezone(end_date.tzinfo)  # type: ignore[return-value]
+    return local_zone()
 
 
 def check_state_version(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as _datetime_module  # for isinstance: ``datetime`` below may be a patched clock
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from tzlocal import get_localzone
 
 from ..util import astimezone, convert_to_datetime, datetime_repr, utc_timestamp_to_datetime
-from .base import BaseTrigger, check_state_version
+from .base import BaseTrigger, check_state_version, resolve_timezone
 
 __all__ = ("IntervalTrigger",)
 
@@ -61,14 +60,7 @@ class IntervalTrigger(BaseTrigger):
             self.interval = timedelta(seconds=1)
             self.interval_length = 1
 
-        if timezone:
-            self.timezone = astimezone(timezone)
-        elif isinstance(start_date, _datetime_module.datetime) and start_date.tzinfo:
-            self.timezone = astimezone(start_date.tzinfo)
-        elif isinstance(end_date, _datetime_module.datetime) and end_date.tzinfo:
-            self.timezone = astimezone(end_date.tzinfo)
-        else:
-            self.timezone = get_localzone()
+        self.timezone = resolve_timezone(timezone, start_date, end_date, get_localzone)
 
         start_date = start_date or (datetime.now(self.timezone) + self.interval)
         self.start_date = convert_to_datetime(start_date, self.timezone, "start_date")
@@ -117,7 +109,7 @@ class IntervalTrigger(BaseTrigger):
 
     def __setstate__(self, state: Any) -> None:
         state = check_state_version(state, type(self), 2)
-        self.timezone = astimezone(state["timezone"])
+        self.timezone = astimezone(state["timezone"])  # type: ignore[assignment]
         self.start_date = state["start_date"]
         self.end_date = state["end_date"]
         self.interval = state["interval"]

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple, Union
 from tzlocal import get_localzone
 
 from ...util import UTC, astimezone, convert_to_datetime, datetime_repr, localize
-from ..base import BaseTrigger, check_state_version
+from ..base import BaseTrigger, check_state_version, resolve_timezone
 from ._crontab import parse_crontab
 from ._search import build_plan, find_next
 from .fields import (
@@ -116,15 +116,7 @@ class CronTrigger(_PlanSlot):
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
     ) -> None:
-        self.timezone: tzinfo
-        if timezone:
-            self.timezone = astimezone(timezone)  # type: ignore[assignment]
-        elif isinstance(start_date, datetime) and start_date.tzinfo:
-            self.timezone = astimezone(start_date.tzinfo)  # type: ignore[assignment]
-        elif isinstance(end_date, datetime) and end_date.tzinfo:
-            self.timezone = astimezone(end_date.tzinfo)  # type: ignore[assignment]
-        else:
-            self.timezone = get_localzone()
+        self.timezone: tzinfo = resolve_timezone(timezone, start_date, end_date, get_localzone)
 
         self.start_date = convert_to_datetime(start_date, self.timezone, "start_date")
         self.end_date = convert_to_datetime(end_date, self.timezone, "end_date")
