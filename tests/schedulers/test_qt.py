@@ -133,3 +133,21 @@ def test_shutdown_from_another_thread_stops_the_timer(harness: QtHarness) -> Non
     worker.join()
     assert harness.wait_until(lambda: not scheduler._timer.isActive())
     assert not scheduler.running
+
+
+def test_each_wakeup_gets_its_own_processing_pass(harness: QtHarness) -> None:
+    """A wake-up does not cancel one that is still pending (as in APScheduler): two wake-ups
+    before the event loop runs give two rounds of job processing, one right after the other."""
+    scheduler = QtScheduler(timezone="UTC")
+    scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
+    scheduler.start()
+    harness.pump(0.2)
+    calls = Calls(scheduler)
+    scheduler.wakeup()
+    scheduler.wakeup()
+    qt.QCoreApplication.processEvents()
+    assert len(calls) == 2
+    # the regular timer still follows the next run time
+    assert scheduler._timer.isActive()
+    assert 3_590_000 <= scheduler._timer.interval() <= 3_600_000
+    scheduler.shutdown()

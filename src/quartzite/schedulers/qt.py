@@ -63,7 +63,9 @@ class _Waker(QObject):  # type: ignore[misc,valid-type]
         if scheduler.state == STATE_STOPPED:
             scheduler._stop_timer()
         else:
-            scheduler._start_timer(0)
+            # Every wake-up gets its own processing pass, as with APScheduler's QtScheduler: a
+            # second wake-up does not cancel and replace a pass that is still pending.
+            QTimer.singleShot(0, self.on_timeout)
 
     def on_timeout(self) -> None:
         scheduler = self._scheduler
