@@ -10,6 +10,7 @@ does.
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -87,6 +88,31 @@ class Harness:
         """Shut the scheduler down from the test and wait until it has stopped."""
         scheduler.shutdown(wait)
         assert self.wait_until(lambda: scheduler.state == STATE_STOPPED)
+
+
+class LoopThreadHarness(Harness):
+    """A framework loop running in a thread of its own, which the test thread drives."""
+
+    def call_in_loop(self, callback: Callable[[], None]) -> None:
+        """Schedule ``callback`` on the loop's thread (thread-safe)."""
+        raise NotImplementedError
+
+    def call(self, func: Callable[[], Any]) -> Any:
+        """Run ``func()`` on the loop's thread and return its result."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(func())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self.call_in_loop(run)
+        return future.result(PROMPT)
+
+    def start(self, scheduler: BaseScheduler, paused: bool = False) -> None:
+        # Event-loop schedulers start on their loop's thread
+        self.call(lambda: scheduler.start(paused=paused))
 
 
 class Events:

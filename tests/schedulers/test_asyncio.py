@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import logging
 import threading
@@ -31,12 +30,12 @@ from quartzite.schedulers import SchedulerNotRunningError
 from quartzite.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from quartzite.schedulers.base import STATE_RUNNING, STATE_STOPPED
 
-from ._live import PROMPT, Calls, Events, Harness, LiveSchedulerTests, utcnow
+from ._live import PROMPT, Calls, Events, LiveSchedulerTests, LoopThreadHarness, utcnow
 
 pytestmark = pytest.mark.live
 
 
-class AsyncIOHarness(Harness):
+class AsyncIOHarness(LoopThreadHarness):
     """An asyncio event loop running in a thread of its own; the test thread drives it."""
 
     def __init__(self) -> None:
@@ -44,25 +43,11 @@ class AsyncIOHarness(Harness):
         self.thread = threading.Thread(target=self.loop.run_forever, name="asyncio-loop")
         self.thread.start()
 
-    def call(self, func: Callable[[], Any]) -> Any:
-        """Run ``func()`` on the loop's thread and return its result."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(func())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self.loop.call_soon_threadsafe(run)
-        return future.result(PROMPT)
+    def call_in_loop(self, callback: Callable[[], None]) -> None:
+        self.loop.call_soon_threadsafe(callback)
 
     def create(self, **options: Any) -> AsyncIOScheduler:
         return AsyncIOScheduler(**options)
-
-    def start(self, scheduler: Any, paused: bool = False) -> None:
-        # AsyncIOScheduler finds the running loop: start it on the loop's thread
-        self.call(lambda: scheduler.start(paused=paused))
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

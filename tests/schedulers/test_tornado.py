@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -19,7 +18,7 @@ from quartzite.executors.tornado import TornadoExecutor
 from quartzite.schedulers import SchedulerNotRunningError
 from quartzite.schedulers.tornado import TornadoScheduler, run_in_ioloop
 
-from ._live import PROMPT, Events, Harness, LiveSchedulerTests
+from ._live import PROMPT, Events, LiveSchedulerTests, LoopThreadHarness
 
 pytestmark = pytest.mark.live
 
@@ -44,30 +43,17 @@ def start_io_loop_thread() -> tuple[IOLoop, threading.Thread]:
     return started["ioloop"], thread
 
 
-class TornadoHarness(Harness):
+class TornadoHarness(LoopThreadHarness):
     """A Tornado IOLoop started in a thread; the test thread drives it."""
 
     def __init__(self) -> None:
         self.ioloop, self.thread = start_io_loop_thread()
 
-    def call(self, func: Callable[[], Any]) -> Any:
-        """Run ``func()`` on the IOLoop's thread and return its result."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(func())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self.ioloop.add_callback(run)
-        return future.result(PROMPT)
+    def call_in_loop(self, callback: Callable[[], None]) -> None:
+        self.ioloop.add_callback(callback)
 
     def create(self, **options: Any) -> TornadoScheduler:
         return TornadoScheduler(io_loop=self.ioloop, **options)
-
-    def start(self, scheduler: Any, paused: bool = False) -> None:
-        self.call(lambda: scheduler.start(paused=paused))
 
     def close(self) -> None:
         self.ioloop.add_callback(self.ioloop.stop)

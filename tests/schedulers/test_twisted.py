@@ -8,7 +8,6 @@ The global reactor, as applications use it, is run in a subprocess by ``test_exa
 
 from __future__ import annotations
 
-import concurrent.futures
 import subprocess
 import sys
 import textwrap
@@ -25,12 +24,12 @@ from twisted.internet.selectreactor import SelectReactor
 from quartzite.executors.twisted import TwistedExecutor
 from quartzite.schedulers.twisted import TwistedScheduler, run_in_reactor
 
-from ._live import PROMPT, Harness, LiveSchedulerTests
+from ._live import PROMPT, LiveSchedulerTests, LoopThreadHarness
 
 pytestmark = pytest.mark.live
 
 
-class TwistedHarness(Harness):
+class TwistedHarness(LoopThreadHarness):
     """A fresh reactor running in a thread; the test thread drives it."""
 
     def __init__(self) -> None:
@@ -40,24 +39,11 @@ class TwistedHarness(Harness):
         )
         self.thread.start()
 
-    def call(self, func: Callable[[], Any]) -> Any:
-        """Run ``func()`` in the reactor's thread and return its result."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(func())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self.reactor.callFromThread(run)
-        return future.result(PROMPT)
+    def call_in_loop(self, callback: Callable[[], None]) -> None:
+        self.reactor.callFromThread(callback)
 
     def create(self, **options: Any) -> TwistedScheduler:
         return TwistedScheduler(reactor=self.reactor, **options)
-
-    def start(self, scheduler: Any, paused: bool = False) -> None:
-        self.call(lambda: scheduler.start(paused=paused))
 
     def close(self) -> None:
         self.reactor.callFromThread(self.reactor.stop)
