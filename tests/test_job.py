@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dummy_scheduler import DummyScheduler
 from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.base import BaseTrigger
@@ -25,16 +26,6 @@ from quartzite.triggers.interval import IntervalTrigger
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 RUN_DATE = datetime(2011, 4, 3, 18, 40, tzinfo=BERLIN)
-
-
-class DummyScheduler(BaseScheduler):
-    """The smallest concrete scheduler: never sleeps, never wakes anything up."""
-
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 def dummyfunc() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dummy_scheduler import DummyScheduler
 from quartzite import plugins
 from quartzite.executors.base import BaseExecutor
 from quartzite.jobstores.base import BaseJobStore
@@ -24,7 +25,6 @@ from quartzite.plugins import (
     BuiltinEntryPoint,
     PluginRegistry,
 )
-from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
@@ -35,14 +35,6 @@ GROUPS = {
     "quartzite.jobstores": (BUILTIN_JOBSTORES, BaseJobStore),
 }
 PLUGIN_MODULE = "quartzite_plugin_for_tests"
-
-
-class DummyScheduler(BaseScheduler):
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 def installed_entry_points(group: str) -> dict[str, str]:

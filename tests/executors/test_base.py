@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dummy_scheduler import DummyScheduler
 from quartzite.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
@@ -51,14 +52,6 @@ class RecordingLock:
     def __exit__(self, *exc_info: object) -> None:
         self.depth -= 1
         self._lock.release()
-
-
-class DummyScheduler(BaseScheduler):
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 class LockRecordingScheduler(DummyScheduler):

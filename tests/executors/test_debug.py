@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from dummy_scheduler import DummyScheduler
 from quartzite.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
@@ -25,14 +26,6 @@ from quartzite.triggers.date import DateTrigger
 
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
-
-
-class DummyScheduler(BaseScheduler):
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 def fail() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from dummy_scheduler import DummyScheduler
 from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from quartzite.executors.base import BaseExecutor, MaxInstancesReachedError
 from quartzite.executors.pool import BasePoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -41,14 +42,6 @@ jobs_for_process_pool = importlib.import_module("jobs_for_process_pool")
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
 TIMEOUT = 60  # seconds; only reached when something is badly wrong
-
-
-class DummyScheduler(BaseScheduler):
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 class EventCollector:

@@ -14,6 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from dummy_scheduler import DummyScheduler
 from quartzite.job import Job
 from quartzite.jobstores.base import (
     BaseJobStore,
@@ -22,7 +23,6 @@ from quartzite.jobstores.base import (
     TransientJobError,
 )
 from quartzite.jobstores.memory import MemoryJobStore
-from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
 from quartzite.util import datetime_to_utc_timestamp
 
@@ -30,14 +30,6 @@ UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 T0 = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
-
-
-class DummyScheduler(BaseScheduler):
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
 
 
 SCHEDULER = DummyScheduler(timezone=UTC)
