@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from inspect import CO_COROUTINE
-from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from ..util import iscoroutinefunction_partial
@@ -17,13 +15,6 @@ if TYPE_CHECKING:
     from ..schedulers.base import BaseScheduler
 
 __all__ = ("AsyncIOExecutor",)
-
-
-def _is_coroutine_function(func: Any) -> bool:
-    # The common case (a plain ``async def`` function) without inspect's general machinery.
-    if type(func) is FunctionType and func.__code__.co_flags & CO_COROUTINE:
-        return True
-    return iscoroutinefunction_partial(func)
 
 
 class AsyncIOExecutor(BaseExecutor):
@@ -69,7 +60,7 @@ class AsyncIOExecutor(BaseExecutor):
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         future: asyncio.Future[Any]
-        if _is_coroutine_function(job.func):
+        if iscoroutinefunction_partial(job.func):
             # The task reports its own outcome (no done callback: one loop round trip less).
             future = self._eventloop.create_task(self._run_coroutine_job(job, run_times))
         else:

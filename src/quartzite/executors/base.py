@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
-from ..util import UTC
+from ..util import UTC, iscoroutinefunction_partial
 
 if TYPE_CHECKING:
     from ..job import Job
@@ -81,6 +81,20 @@ class BaseExecutor(metaclass=ABCMeta):
     @abstractmethod
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         """Perform the actual task of scheduling ``run_job`` to be called."""
+
+    def _refuse_coroutine_function(self, job: Job) -> None:
+        """Refuse a job whose function is a coroutine function: called in a worker, it would
+        return a coroutine that nobody awaits.
+
+        :raises TypeError: naming the job and the executors that can run it
+        """
+        if iscoroutinefunction_partial(getattr(job, "func", None)):
+            raise TypeError(
+                f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
+                f"{self.__class__.__name__} cannot await; run it with an AsyncIOExecutor "
+                "(executor type 'asyncio', under AsyncIOScheduler) or a TornadoExecutor "
+                "(type 'tornado', under TornadoScheduler)"
+            )
 
     def _release_instance(self, job_id: str) -> None:
         assert self._lock is not None

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._optional import missing_dependency
-from ..util import iscoroutinefunction_partial
 from .base import BaseExecutor, run_job
 
 try:
@@ -41,12 +40,7 @@ class GeventExecutor(BaseExecutor):
             gevent.joinall([greenlet for greenlet in self._greenlets if greenlet is not current])
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        if iscoroutinefunction_partial(getattr(job, "func", None)):
-            raise TypeError(
-                f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
-                "GeventExecutor cannot await; run coroutine jobs with AsyncIOScheduler or "
-                "TornadoScheduler"
-            )
+        self._refuse_coroutine_function(job)
 
         def callback(greenlet: Any) -> None:
             self._greenlets.discard(greenlet)

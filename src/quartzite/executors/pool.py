@@ -10,7 +10,6 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from ..events import EVENT_JOB_ERROR, JobExecutionEvent
-from ..util import iscoroutinefunction_partial
 from .base import BaseExecutor, run_job
 
 if TYPE_CHECKING:
@@ -39,15 +38,6 @@ class BasePoolExecutor(BaseExecutor):
     def _create_pool(self) -> concurrent.futures.Executor:
         """Create a fresh pool to replace one that was shut down (subclasses override this)."""
         return self._pool
-
-    def _refuse_coroutine_function(self, job: Job) -> None:
-        # A coroutine function called in a worker would return a coroutine nobody awaits.
-        if iscoroutinefunction_partial(getattr(job, "func", None)):
-            raise TypeError(
-                f'Job "{job.id}" calls the coroutine function {job.func!r}, which '
-                f"{self.__class__.__name__} cannot await; give the job an AsyncIOExecutor "
-                "(executor type 'asyncio') instead"
-            )
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         self._refuse_coroutine_function(job)
