@@ -65,27 +65,7 @@ class ComponentsMixin:
         :param alias: alias for the scheduler
         :raises ValueError: if there is already an executor by the given alias
         """
-        with self._executors_lock:
-            if alias in self._executors:
-                raise ValueError(
-                    f'This scheduler already has an executor by the alias of "{alias}"'
-                )
-
-            instance: BaseExecutor
-            if isinstance(executor, str):
-                instance = self._create_plugin_instance("executor", executor, executor_opts)
-            elif isinstance(executor, BaseExecutor):
-                instance = executor
-            else:
-                raise TypeError(
-                    "Expected an executor instance or a string, got "
-                    f"{executor.__class__.__name__} instead"
-                )
-            self._executors[alias] = instance
-
-            # Start the executor right away if the scheduler is running
-            if self.state != STATE_STOPPED:
-                instance.start(self, alias)  # type: ignore[arg-type]
+        self._add_component("executor", executor, alias, executor_opts)
 
         self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
 
@@ -116,27 +96,7 @@ class ComponentsMixin:
         :param alias: alias for the job store
         :raises ValueError: if there is already a job store by the given alias
         """
-        with self._jobstores_lock:
-            if alias in self._jobstores:
-                raise ValueError(
-                    f'This scheduler already has a job store by the alias of "{alias}"'
-                )
-
-            instance: BaseJobStore
-            if isinstance(jobstore, str):
-                instance = self._create_plugin_instance("jobstore", jobstore, jobstore_opts)
-            elif isinstance(jobstore, BaseJobStore):
-                instance = jobstore
-            else:
-                raise TypeError(
-                    "Expected a job store instance or a string, got "
-                    f"{jobstore.__class__.__name__} instead"
-                )
-            self._jobstores[alias] = instance
-
-            # Start the job store right away if the scheduler isn't stopped
-            if self.state != STATE_STOPPED:
-                instance.start(self, alias)  # type: ignore[arg-type]
+        self._add_component("jobstore", jobstore, alias, jobstore_opts)
 
         self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_ADDED, alias))
 
@@ -158,6 +118,32 @@ class ComponentsMixin:
             jobstore.shutdown()
 
         self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_REMOVED, alias))
+
+    def _add_component(self, type_: str, component: Any, alias: str, options: Any) -> None:
+        """Add an executor or job store (an instance, or a plugin alias built with ``options``)
+        under ``alias``, starting it at once if the scheduler is running."""
+        label = _COMPONENT_LABELS[type_]
+        article = "an" if label[0] in "aeiou" else "a"
+        registry: dict[str, Any] = getattr(self, f"_{type_}s")
+        with getattr(self, f"_{type_}s_lock"):
+            if alias in registry:
+                raise ValueError(
+                    f'This scheduler already has {article} {label} by the alias of "{alias}"'
+                )
+
+            if isinstance(component, str):
+                instance = self._create_plugin_instance(type_, component, options)
+            elif isinstance(component, _PLUGIN_BASE_CLASSES[type_]):
+                instance = component
+            else:
+                raise TypeError(
+                    f"Expected {article} {label} instance or a string, got "
+                    f"{component.__class__.__name__} instead"
+                )
+            registry[alias] = instance
+
+            if self.state != STATE_STOPPED:
+                instance.start(self, alias)
 
     def _lookup_executor(self, alias: str) -> BaseExecutor:
         """Return the executor instance by the given name from the list of executors.

@@ -87,10 +87,4 @@ class EventLoopScheduler(BaseScheduler):
             return
 
         self._stop_timer()
-        try:
-            wait_seconds = self._process_jobs()
-        except Exception:
-            # Never let one bad round stop the scheduler: log it and try again later.
-            self._logger.exception("Error processing jobs; retrying later")
-            wait_seconds = self.jobstore_retry_interval
-        self._start_timer(wait_seconds)
+        self._start_timer(self._process_jobs_or_retry())

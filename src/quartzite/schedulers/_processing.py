@@ -115,6 +115,15 @@ class ProcessingMixin:
         )
         return wait_seconds
 
+    def _process_jobs_or_retry(self) -> float | None:
+        """Run :meth:`_process_jobs`; if it fails, log the error and ask to be called again
+        after ``jobstore_retry_interval`` (one bad round must never stop a scheduler)."""
+        try:
+            return self._process_jobs()
+        except Exception:
+            self._logger.exception("Error processing jobs; retrying later")
+            return self.jobstore_retry_interval
+
     @staticmethod
     def _earliest(current: datetime | None, candidate: datetime) -> datetime:
         if current is None or candidate.astimezone(UTC) < current.astimezone(UTC):

@@ -35,12 +35,7 @@ class BlockingScheduler(BaseScheduler):
         while self.state != STATE_STOPPED:
             event.wait(wait_seconds)
             event.clear()
-            try:
-                wait_seconds = self._process_jobs()
-            except Exception:
-                # Never let one bad round kill the scheduler: log it and try again later.
-                self._logger.exception("Error processing jobs; retrying later")
-                wait_seconds = self.jobstore_retry_interval
+            wait_seconds = self._process_jobs_or_retry()
 
     def wakeup(self) -> None:
         if self._event is not None:
