@@ -6,7 +6,14 @@ Applications using gevent usually monkey-patch the standard library first, so th
 (``time.sleep``, sockets ...) in jobs yield to the other greenlets, as done here.
 """
 
-from gevent import monkey
+import sys
+
+try:
+    from gevent import monkey
+except ModuleNotFoundError as exc:
+    if (exc.name or "").partition(".")[0] != "gevent":
+        raise
+    sys.exit("This example needs gevent, which is not installed: pip install quartzite[gevent]")
 
 monkey.patch_all()
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, QTimer
+try:
+    from PySide6.QtCore import QCoreApplication, QTimer
+except ModuleNotFoundError as exc:
+    if (exc.name or "").partition(".")[0] != "PySide6":
+        raise
+    sys.exit("This example needs PySide6, which is not installed: pip install quartzite[qt]")
 
 from quartzite.schedulers.qt import QtScheduler
 

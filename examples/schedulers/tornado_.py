@@ -7,10 +7,16 @@ three seconds.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from datetime import datetime
 
-from quartzite.schedulers.tornado import TornadoScheduler
+try:
+    from quartzite.schedulers.tornado import TornadoScheduler
+except ModuleNotFoundError as exc:
+    if (exc.name or "").partition(".")[0] != "tornado":
+        raise
+    sys.exit("This example needs tornado, which is not installed: pip install quartzite[tornado]")
 
 
 async def tick() -> None:

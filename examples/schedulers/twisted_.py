@@ -5,10 +5,16 @@ python examples/schedulers/twisted_.py
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import datetime
 
-from twisted.internet import reactor
+try:
+    from twisted.internet import reactor
+except ModuleNotFoundError as exc:
+    if (exc.name or "").partition(".")[0] != "twisted":
+        raise
+    sys.exit("This example needs Twisted, which is not installed: pip install quartzite[twisted]")
 
 from quartzite.events import EVENT_SCHEDULER_SHUTDOWN
 from quartzite.schedulers.twisted import TwistedScheduler

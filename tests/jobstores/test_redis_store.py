@@ -27,8 +27,13 @@ RUN_DATE = datetime(2030, 1, 1, 12, tzinfo=BERLIN)
 def test_missing_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     monkeypatch.delitem(sys.modules, "quartzite.jobstores.redis")
-    with pytest.raises(ModuleNotFoundError, match=r"^RedisJobStore requires redis installed$"):
+    with pytest.raises(ModuleNotFoundError) as excinfo:
         importlib.import_module("quartzite.jobstores.redis")
+    # The contract's message exactly; the extra to install rides along as a note.
+    assert str(excinfo.value) == "RedisJobStore requires redis installed"
+    assert getattr(excinfo.value, "__notes__", []) == [
+        "Install it with: pip install quartzite[redis]"
+    ]
 
 
 @pytest.mark.parametrize("option", ["db", "jobs_key", "run_times_key"])
@@ -36,6 +41,56 @@ def test_empty_options(option: str) -> None:
     value = None if option == "db" else ""
     with pytest.raises(ValueError, match=rf'^The "{option}" parameter must not be empty$'):
         RedisJobStore(**{option: value})
+
+
+BAD_OPTIONS = [
+    pytest.param(
+        {"port": "abc"},
+        ValueError,
+        "port must be an int from 1 to 65535, got 'abc'",
+        id="port-text",
+    ),
+    pytest.param(
+        {"port": 0}, ValueError, "port must be an int from 1 to 65535, got 0", id="port-0"
+    ),
+    pytest.param(
+        {"port": 70000}, ValueError, "port must be an int from 1 to 65535", id="port-high"
+    ),
+    pytest.param({"port": 6379.0}, TypeError, "port must be an int", id="port-float"),
+    pytest.param({"db": -1}, ValueError, "db must be an int >= 0, got -1", id="db-negative"),
+    pytest.param({"db": "one"}, ValueError, "db must be an int >= 0, got 'one'", id="db-text"),
+    pytest.param({"db": True}, TypeError, "db must be an int >= 0, got True", id="db-bool"),
+    pytest.param(
+        {"jobs_key": 5}, TypeError, "jobs_key must be a non-empty str, got 5", id="jobs-key-type"
+    ),
+    pytest.param(
+        {"run_times_key": b"k"},
+        TypeError,
+        "run_times_key must be a non-empty str",
+        id="run-times-key-type",
+    ),
+    pytest.param(
+        {"pickle_protocol": None},
+        TypeError,
+        "pickle_protocol must be an int",
+        id="pickle-protocol-type",
+    ),
+    pytest.param({"serializer": "xml"}, ValueError, "Unknown serializer", id="serializer-name"),
+]
+
+
+@pytest.mark.parametrize(("options", "error", "message"), BAD_OPTIONS)
+def test_bad_option_is_refused_at_construction_naming_it(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=rf"^(RedisJobStore: )?{message}"):
+        RedisJobStore(**options)
+
+
+def test_numeric_text_from_a_configuration_file_is_accepted() -> None:
+    store = RedisJobStore(db="2", port="6380")
+    connection_kwargs = store.redis.connection_pool.connection_kwargs
+    assert (connection_kwargs["db"], connection_kwargs["port"]) == (2, 6380)
 
 
 def test_client_and_defaults() -> None:

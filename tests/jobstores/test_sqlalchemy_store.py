@@ -31,10 +31,13 @@ RUN_DATE = datetime(2030, 1, 1, 12, tzinfo=BERLIN)
 def test_missing_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     monkeypatch.delitem(sys.modules, "quartzite.jobstores.sqlalchemy")
-    with pytest.raises(
-        ModuleNotFoundError, match=r"^SQLAlchemyJobStore requires SQLAlchemy installed$"
-    ):
+    with pytest.raises(ModuleNotFoundError) as excinfo:
         importlib.import_module("quartzite.jobstores.sqlalchemy")
+    # The contract's message exactly; the extra to install rides along as a note.
+    assert str(excinfo.value) == "SQLAlchemyJobStore requires SQLAlchemy installed"
+    assert getattr(excinfo.value, "__notes__", []) == [
+        "Install it with: pip install quartzite[sqlalchemy]"
+    ]
 
 
 def test_module_exports_create_engine() -> None:
@@ -44,6 +47,96 @@ def test_module_exports_create_engine() -> None:
 def test_needs_engine_or_url() -> None:
     with pytest.raises(ValueError, match=r'^Need either "engine" or "url" defined$'):
         SQLAlchemyJobStore()
+
+
+BAD_OPTIONS = [
+    pytest.param({"engine": 42}, TypeError, "engine must be a sqlalchemy Engine", id="engine-type"),
+    pytest.param(
+        {"url": "no-such-dialect://x"},
+        ValueError,
+        "url 'no-such-dialect://x' is not usable",
+        id="url-unparsable",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "tablename": "my jobs"},
+        ValueError,
+        "tablename must be a plain identifier .* got 'my jobs'",
+        id="tablename-space",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "tablename": 'jobs"; drop'},
+        ValueError,
+        "tablename must be a plain identifier",
+        id="tablename-quote",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "tablename": ""},
+        ValueError,
+        "tablename must be a plain identifier",
+        id="tablename-empty",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "tablename": 5},
+        TypeError,
+        "tablename must be a str, got 5",
+        id="tablename-type",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "tableschema": ""},
+        ValueError,
+        "tableschema must be None or a non-empty str",
+        id="tableschema-empty",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "metadata": {}},
+        TypeError,
+        "metadata must be a sqlalchemy MetaData",
+        id="metadata-type",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "engine_options": ["echo"]},
+        TypeError,
+        "engine_options must be a dict",
+        id="engine-options-type",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "pickle_protocol": "5"},
+        TypeError,
+        "pickle_protocol must be an int, got '5'",
+        id="pickle-protocol-type",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "pickle_protocol": 99},
+        ValueError,
+        "pickle_protocol must be from 0 to",
+        id="pickle-protocol-range",
+    ),
+    pytest.param(
+        {"url": "sqlite://", "serializer": 3},
+        TypeError,
+        "Expected a serializer",
+        id="serializer-type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "error", "message"), BAD_OPTIONS)
+def test_bad_option_is_refused_at_construction_naming_it(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        SQLAlchemyJobStore(**options)
+
+
+def test_a_given_engine_wins_over_url_and_engine_options(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = sqlalchemy.create_engine("sqlite://")
+    store = SQLAlchemyJobStore(
+        url="sqlite:///ignored.db", engine=engine, engine_options={"echo": 1}
+    )
+    assert store.engine is engine
+    assert "url='sqlite:///ignored.db' and engine_options={'echo': 1} are ignored" in caplog.text
 
 
 def test_engine_instance_and_reference(monkeypatch: pytest.MonkeyPatch) -> None:

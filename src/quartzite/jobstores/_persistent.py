@@ -1,4 +1,12 @@
-"""What the persistent job stores share: serializing jobs, restoring them, quarantining bad rows."""
+"""What the persistent job stores share: serializing jobs, restoring them, quarantining bad rows.
+
+A row comes back from a database that other programs, older versions of quartzite or an
+attacker with write access may have written. Restoring it is therefore treated as parsing
+untrusted input: the serializer decodes it, ``Job.__setstate__`` (and the trigger's) rebuild the
+objects and import the function, and :func:`_check_restored_job` then checks that what came back
+is a job the scheduler can handle. A failure at any of these steps sends the row to the store's
+quarantine and the store carries on with its other rows.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,75 @@ import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import ContextManager, NamedTuple
+from datetime import datetime
+from typing import Any, ContextManager, NamedTuple
 
 from ..events import EVENT_JOB_QUARANTINED, JobQuarantineEvent
 from ..job import Job
 from ..serializers import BaseSerializer, resolve_serializer
+from ..triggers.base import BaseTrigger
 from ..util import datetime_to_utc_timestamp
 from .base import BaseJobStore
 
 __all__ = ("QuarantinedJob", "SerializingJobStore", "StoredRow")
+
+
+def check_pickle_protocol(owner: str, value: Any) -> int:
+    """Return ``value`` if it is a pickle protocol this Python can write; raise otherwise.
+
+    Checked when the store is built: a bad protocol would otherwise surface only when the first
+    job is added, far from the configuration that caused it.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{owner}: pickle_protocol must be an int, got {value!r} ({type(value).__name__})"
+        )
+    if not -1 <= value <= pickle.HIGHEST_PROTOCOL:
+        raise ValueError(
+            f"{owner}: pickle_protocol must be from 0 to {pickle.HIGHEST_PROTOCOL} "
+            f"(or -1 for the highest), got {value!r}"
+        )
+    return value
+
+
+def _check_restored_job(job: Job, row_id: str) -> None:
+    """Refuse a restored job that the scheduler could not handle safely.
+
+    ``Job.__setstate__`` copies fields as it finds them, so a row written by hand (or by a
+    serializer that decodes tagged values anywhere) can yield a job whose trigger is not a
+    trigger, whose name is some other object, or whose id differs from the row's, which would
+    make later updates write to another row. Such a job must not reach the scheduler.
+    """
+    problems = []
+    if job.id != row_id:
+        problems.append(f"the state has the id {job.id!r}")
+    if not isinstance(job.trigger, BaseTrigger):
+        problems.append(f"the trigger is of type {type(job.trigger).__name__}, not a trigger")
+    if not callable(job.func):
+        problems.append(f"the function {job.func_ref!r} is not callable")
+    if not isinstance(job.name, str):
+        problems.append(f"the name is of type {type(job.name).__name__}, not str")
+    if not isinstance(job.executor, str):
+        problems.append(f"the executor alias is of type {type(job.executor).__name__}, not str")
+    if not isinstance(job.args, (tuple, list)):
+        problems.append(f"args is of type {type(job.args).__name__}, not tuple")
+    if not isinstance(job.kwargs, dict) or not all(isinstance(key, str) for key in job.kwargs):
+        problems.append("kwargs is not a dict with str keys")
+    if job.next_run_time is not None and not (
+        isinstance(job.next_run_time, datetime) and job.next_run_time.tzinfo is not None
+    ):
+        problems.append(f"next_run_time is {job.next_run_time!r}, not an aware datetime")
+    if isinstance(job.max_instances, bool) or not (
+        isinstance(job.max_instances, int) and job.max_instances >= 1
+    ):
+        problems.append(f"max_instances is {job.max_instances!r}, not an int >= 1")
+    grace = job.misfire_grace_time
+    if grace is not None and (
+        isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0
+    ):
+        problems.append(f"misfire_grace_time is {grace!r}, not None or a number >= 0")
+    if problems:
+        raise ValueError(f'The stored job "{row_id}" is not usable: {"; ".join(problems)}')
 
 
 class StoredRow(NamedTuple):
@@ -59,7 +127,11 @@ class SerializingJobStore(BaseJobStore):
 
     A row that cannot be restored is logged, copied to the store's quarantine with the error and
     a timestamp, removed, and announced with an :data:`~quartzite.events.EVENT_JOB_QUARANTINED`
-    event; the other jobs are returned as usual.
+    event; the other jobs are returned as usual. "Cannot be restored" covers every step: the
+    serializer refusing the bytes (corrupt, forged, unsigned, naming a function outside
+    ``allowed_modules``), ``Job.__setstate__`` or a trigger's ``__setstate__`` refusing the state
+    (a zero interval, a negative jitter), the function failing to import, and the restored job
+    failing the checks of :func:`_check_restored_job`.
 
     :param serializer: a :class:`~quartzite.serializers.BaseSerializer`, ``"pickle"`` (default)
         or ``"json"``
@@ -72,7 +144,7 @@ class SerializingJobStore(BaseJobStore):
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
     ) -> None:
         super().__init__()
-        self.pickle_protocol = pickle_protocol
+        self.pickle_protocol = check_pickle_protocol(type(self).__name__, pickle_protocol)
         self.serializer = resolve_serializer(serializer, pickle_protocol)
         # State of a batch of writes (see batch_writes), per thread.
         self._local = threading.local()
@@ -169,9 +241,10 @@ class SerializingJobStore(BaseJobStore):
         """
         return self.serializer.serialize(job.__getstate__())
 
-    def _restore_job(self, job_state: bytes) -> Job:
+    def _restore_job(self, row: StoredRow) -> Job:
         job = Job.__new__(Job)
-        job.__setstate__(self.serializer.deserialize(job_state))
+        job.__setstate__(self.serializer.deserialize(row.job_state))
+        _check_restored_job(job, row.id)
         job._scheduler = self._scheduler
         job._jobstore_alias = self._alias
         return job
@@ -182,8 +255,8 @@ class SerializingJobStore(BaseJobStore):
         failed: list[tuple[StoredRow, str]] = []
         for row in rows:
             try:
-                jobs.append(self._restore_job(row.job_state))
-            except Exception as exc:
+                jobs.append(self._restore_job(row))
+            except Exception as exc:  # whatever the row holds, it must not stop the others
                 self._logger.exception('Unable to restore job "%s" -- removing it', row.id)
                 failed.append((row, f"{type(exc).__name__}: {exc}"))
 

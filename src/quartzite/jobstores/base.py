@@ -1,4 +1,9 @@
-"""The job store interface and its errors."""
+"""The job store interface and its errors.
+
+A job store is the scheduler's only memory of its jobs: the scheduler asks it what is due,
+when the next job is due, and hands it every change. The errors carry the offending job id
+(``job_id``) as well as the message the API contract fixes, so callers need not parse text.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +14,34 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ContextManager
 
 if TYPE_CHECKING:
+    from .._protocols import SchedulerLike as BaseScheduler
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("BaseJobStore", "ConflictingIdError", "JobLookupError", "TransientJobError")
 
 
 class JobLookupError(KeyError):
-    """Raised when the job store cannot find a job for update or removal."""
+    """No job with this id is in the store (or in any store, when the scheduler searched all)."""
 
     def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
         super().__init__(f"No job by the id of {job_id} was found")
 
 
 class ConflictingIdError(KeyError):
-    """Raised when the uniqueness of job IDs is being violated."""
+    """A job with this id is in the store already; ids are unique within a store."""
 
     def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
         super().__init__(f"Job identifier ({job_id}) conflicts with an existing job")
 
 
 class TransientJobError(ValueError):
-    """Raised when a job cannot be stored because its callable has no textual reference."""
+    """The job's function has no ``"module:qualname"`` reference (a lambda, a nested function),
+    so a store that persists jobs cannot write it down."""
 
     def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
         super().__init__(
             f"Job ({job_id}) cannot be added to this job store because a reference to the "
             "callable could not be determined."
@@ -40,11 +49,13 @@ class TransientJobError(ValueError):
 
 
 class BaseJobStore(metaclass=ABCMeta):
-    """Abstract base class that defines the interface that every job store must implement.
+    """What the scheduler needs from a place that keeps jobs.
 
-    A store keeps jobs ordered by ``next_run_time`` (paused jobs, with no next run time, last).
-    Every read-modify-write of one job happens inside one store method, so that stores shared by
-    several schedulers can make it atomic.
+    Jobs are kept in order of ``next_run_time``, with paused jobs (no next run time) after all
+    the others. Each change to one job is a single method call here, never a read followed by a
+    separate write in the scheduler, so a store that several schedulers share can make every
+    change atomic on its side. Subclasses implement the abstract methods; :meth:`start`,
+    :meth:`shutdown` and :meth:`batch_writes` have defaults.
     """
 
     _scheduler: BaseScheduler | None = None
@@ -52,17 +63,20 @@ class BaseJobStore(metaclass=ABCMeta):
     _logger = logging.getLogger("quartzite.jobstores")
 
     def start(self, scheduler: BaseScheduler | None, alias: str) -> None:
-        """Called by the scheduler when the scheduler is started or when the store is added.
+        """Attach the store to ``scheduler`` under ``alias``; the scheduler calls this when it
+        starts, or when the store is added to a running scheduler.
 
-        :param scheduler: the scheduler that is starting this job store
-        :param alias: alias of this job store as it was assigned to the scheduler
+        Stores that need a connection or a table open or create it here.
+
+        :param scheduler: the scheduler the store now serves (tests pass ``None``)
+        :param alias: the name the scheduler knows the store by; it names the store's logger
         """
         self._scheduler = scheduler
         self._alias = alias
         self._logger = logging.getLogger(f"quartzite.jobstores.{alias}")
 
     def shutdown(self) -> None:
-        """Free any resources held by this job store."""
+        """Release connections and other resources; the scheduler calls this when it stops."""
 
     def batch_writes(self) -> ContextManager[object]:
         """Group the writes the scheduler makes while processing one round of due jobs.
@@ -85,44 +99,44 @@ class BaseJobStore(metaclass=ABCMeta):
 
     @abstractmethod
     def lookup_job(self, job_id: str) -> Job | None:
-        """Return the job with the given id, or ``None`` if there is none."""
+        """The job stored under ``job_id``, or ``None`` when the store has no such job."""
 
     @abstractmethod
     def get_due_jobs(self, now: datetime) -> list[Job]:
-        """Return the jobs whose ``next_run_time`` is ``now`` or earlier, earliest first."""
+        """Every job due by ``now`` (next run time at or before it), the earliest first."""
 
     @abstractmethod
     def get_next_run_time(self) -> datetime | None:
-        """Return the earliest run time of the jobs in this store, or ``None`` if there are none."""
+        """When the first job is due, or ``None`` if every job is paused or there are none."""
 
     @abstractmethod
     def get_all_jobs(self) -> list[Job]:
-        """Return all jobs, ordered by next run time, paused jobs last."""
+        """Every job, the soonest due first and the paused ones at the end."""
 
     @abstractmethod
     def add_job(self, job: Job) -> None:
-        """Add the given job to this store.
+        """Keep ``job``, which must have a next run time set (or ``None`` when paused).
 
-        :raises ConflictingIdError: if a job with the same id already exists
+        :raises ConflictingIdError: when the store holds a job with this id already
         """
 
     @abstractmethod
     def update_job(self, job: Job) -> None:
-        """Replace the job in the store with the given newer version.
+        """Store ``job`` in place of the stored job with its id (state and next run time).
 
-        :raises JobLookupError: if the job does not exist
+        :raises JobLookupError: when no job with this id is stored
         """
 
     @abstractmethod
     def remove_job(self, job_id: str) -> None:
-        """Remove the given job from this store.
+        """Forget the job stored under ``job_id``.
 
-        :raises JobLookupError: if the job does not exist
+        :raises JobLookupError: when no job with this id is stored
         """
 
     @abstractmethod
     def remove_all_jobs(self) -> None:
-        """Remove all jobs from this store."""
+        """Forget every job in the store."""
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__}>"

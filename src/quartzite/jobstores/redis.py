@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from .._optional import missing_dependency
 from ..serializers import BaseSerializer
 from ..util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from ._persistent import QuarantinedJob, SerializingJobStore, StoredRow
@@ -19,7 +20,7 @@ try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ModuleNotFoundError("RedisJobStore requires redis installed") from exc
+    raise missing_dependency("RedisJobStore requires redis installed", "redis", exc) from exc
 
 try:
     from redis.client import NEVER_DECODE
@@ -75,28 +76,66 @@ def _score(timestamp: float | None) -> str:
     return "" if timestamp is None else repr(timestamp)
 
 
+def _empty(name: str) -> ValueError:
+    return ValueError(f'The "{name}" parameter must not be empty')  # the contract's words
+
+
+def _whole_number(name: str, value: Any, low: int, high: int | None) -> int:
+    """``value`` as an int within the bounds; a numeric string is accepted, as configuration
+    files give every value as text."""
+    if value is None or value == "":
+        raise _empty(name)
+    expected = f"an int from {low} to {high}" if high is not None else f"an int >= {low}"
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        error = ValueError if isinstance(value, str) else TypeError
+        raise error(f"RedisJobStore: {name} must be {expected}, got {value!r}")
+    if number < low or (high is not None and number > high):
+        raise ValueError(f"RedisJobStore: {name} must be {expected}, got {value!r}")
+    return number
+
+
+def _key_name(name: str, value: Any) -> str:
+    if value is None or value == "":
+        raise _empty(name)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"RedisJobStore: {name} must be a non-empty str, got {value!r} ({type(value).__name__})"
+        )
+    return value
+
+
 class RedisJobStore(SerializingJobStore):
-    """Stores jobs in a Redis database. Plugin alias: ``redis``.
+    """Keeps jobs in two Redis keys (alias ``redis``).
 
-    Layout: the hash ``jobs_key`` maps job id → serialized state; the sorted set
-    ``run_times_key`` holds the ids of the jobs that are not paused, scored by their next run
-    time (UTC timestamp). Adding and updating are atomic (Lua scripts); the writes of one
-    processing round go in one ``MULTI``/``EXEC`` pipeline. Works whether the client decodes
-    replies (``decode_responses=True``) or not.
+    ``jobs_key`` is a hash from job id to serialized state; ``run_times_key`` is a sorted set
+    of the ids of the jobs that will run, each scored with its next run time as a UTC
+    timestamp, so the due jobs are one range query. A paused job has no member in the sorted
+    set. Adding and updating a job run as small Lua scripts, so the two keys never disagree,
+    and the writes of a processing round travel in one ``MULTI``/``EXEC`` pipeline. States are
+    always read as bytes, so a client made with ``decode_responses=True`` works too.
 
-    A job that cannot be restored is copied to the hash ``<jobs_key>.quarantine`` (field = job
-    id; value = JSON with the base64 raw state, next run time, error and UTC timestamp) and
-    removed.
+    A job that cannot be restored is moved to the hash ``<jobs_key>.quarantine``: its field is
+    the job id, its value a JSON record of the raw state (base64), the next run time, the error
+    and the time of the move.
 
-    Any extra keyword arguments are passed to :class:`redis.Redis`.
+    The options are checked here, when the store is built, so that a typo in a configuration
+    fails at start-up instead of at every wake-up of the scheduler.
 
-    :param int db: the database number to store jobs in
-    :param str jobs_key: key to store jobs in
-    :param str run_times_key: key to store the jobs' run times in
-    :param int pickle_protocol: pickle protocol level to use (for serialization), defaults to
-        the highest available
-    :param serializer: a :class:`~quartzite.serializers.BaseSerializer`, ``"pickle"`` (the
-        default) or ``"json"``
+    :param int db: the Redis database number (0 or more)
+    :param str jobs_key: the hash that holds the job states
+    :param str run_times_key: the sorted set that orders the jobs by next run time
+    :param int pickle_protocol: the protocol the default pickle serializer writes; the highest
+        this Python knows unless you must stay readable by older ones
+    :param serializer: how job state is written: ``"pickle"`` (the default), ``"json"`` or a
+        :class:`~quartzite.serializers.BaseSerializer`
+    :param connect_args: passed on to :class:`redis.Redis` (``host``, ``port``, ``password``,
+        ``ssl`` and so on)
+    :raises TypeError: for an option of the wrong type
+    :raises ValueError: for an option with a bad value (each message names the option)
     """
 
     def __init__(
@@ -109,17 +148,13 @@ class RedisJobStore(SerializingJobStore):
         **connect_args: Any,
     ) -> None:
         super().__init__(serializer, pickle_protocol)
-        if db is None:
-            raise ValueError('The "db" parameter must not be empty')
-        if not jobs_key:
-            raise ValueError('The "jobs_key" parameter must not be empty')
-        if not run_times_key:
-            raise ValueError('The "run_times_key" parameter must not be empty')
-
-        self.jobs_key = jobs_key
-        self.run_times_key = run_times_key
-        self.quarantine_key = f"{jobs_key}.quarantine"
-        self.redis = Redis(db=int(db), **connect_args)
+        database = _whole_number("db", db, 0, None)
+        self.jobs_key = _key_name("jobs_key", jobs_key)
+        self.run_times_key = _key_name("run_times_key", run_times_key)
+        if "port" in connect_args:
+            connect_args["port"] = _whole_number("port", connect_args["port"], 1, 65535)
+        self.quarantine_key = f"{self.jobs_key}.quarantine"
+        self.redis = Redis(db=database, **connect_args)
         self._add_script = self.redis.register_script(_ADD_SCRIPT)
         self._update_script = self.redis.register_script(_UPDATE_SCRIPT)
         self._quarantine_script = self.redis.register_script(_QUARANTINE_SCRIPT)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from .._optional import missing_dependency
 from ..serializers import BaseSerializer
 from ..util import datetime_to_utc_timestamp, maybe_ref, utc_timestamp_to_datetime
 from ._persistent import QuarantinedJob, SerializingJobStore, StoredRow
@@ -33,30 +36,65 @@ try:
         select,
         update,
     )
-    from sqlalchemy.exc import DBAPIError, IntegrityError
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
     from sqlalchemy.pool import StaticPool
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ModuleNotFoundError("SQLAlchemyJobStore requires SQLAlchemy installed") from exc
+    raise missing_dependency(
+        "SQLAlchemyJobStore requires SQLAlchemy installed", "sqlalchemy", exc
+    ) from exc
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
 
+    from .._protocols import SchedulerLike as BaseScheduler
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("SQLAlchemyJobStore", "create_engine")
 
 _T = TypeVar("_T")
+_logger = logging.getLogger("quartzite.jobstores.sqlalchemy")
 
 # Ids per DELETE ... WHERE id IN (...): below every backend's limit on bound parameters.
 _CHUNK_SIZE = 500
+
+# Table names are put into DDL, index names and log lines; plain identifiers are valid unquoted
+# on every backend and keep "<name>_quarantine" and "ix_<name>_next_run_time" plain too.
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The id column holds at most 191 characters: the longest key an InnoDB utf8mb4 index takes.
+_ID_LENGTH = 191
+# Float(25) makes every backend use an 8-byte float, enough for microseconds in a timestamp.
+_TIMESTAMP_PRECISION = 25
+
+
+def _jobs_table(name: str, metadata: MetaData, schema: str | None) -> Table:
+    """The jobs table of the API contract: id, next run time (indexed, NULL = paused), state."""
+    columns: list[Column[Any]] = [
+        Column("id", Unicode(_ID_LENGTH), primary_key=True),
+        Column("next_run_time", Float(_TIMESTAMP_PRECISION), index=True),
+        Column("job_state", LargeBinary, nullable=False),
+    ]
+    return Table(name, metadata, *columns, schema=schema)
+
+
+def _quarantine_table(name: str, metadata: MetaData, schema: str | None) -> Table:
+    """Rows that could not be restored, kept with why and when (one id may occur repeatedly)."""
+    columns: list[Column[Any]] = [
+        Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
+        Column("id", Unicode(_ID_LENGTH), nullable=False),
+        Column("next_run_time", Float(_TIMESTAMP_PRECISION)),
+        Column("job_state", LargeBinary, nullable=False),
+        Column("error", UnicodeText, nullable=False),
+        Column("quarantined_at", Float(_TIMESTAMP_PRECISION), nullable=False),
+    ]
+    return Table(name, metadata, *columns, schema=schema)
 
 
 def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[start : start + _CHUNK_SIZE] for start in range(0, len(items), _CHUNK_SIZE)]
 
 
-def _engine_options(url: Any, engine_options: dict[str, Any] | None) -> dict[str, Any]:
+def _engine_options(url: Any, engine_options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The options quartzite gives ``create_engine`` (the user's ``engine_options`` win)."""
     options = dict(engine_options or {})
     parsed = make_url(url)
@@ -72,6 +110,70 @@ def _engine_options(url: Any, engine_options: dict[str, Any] | None) -> dict[str
         # connections in the pool, which would fail the next operation.
         options.setdefault("pool_pre_ping", True)
     return options
+
+
+def _check_table_names(tablename: Any, tableschema: Any) -> None:
+    if not isinstance(tablename, str):
+        raise TypeError(
+            f"SQLAlchemyJobStore: tablename must be a str, got {tablename!r} "
+            f"({type(tablename).__name__})"
+        )
+    if not _TABLE_NAME.fullmatch(tablename):
+        raise ValueError(
+            f"SQLAlchemyJobStore: tablename must be a plain identifier (letters, digits and "
+            f"underscores, not starting with a digit), got {tablename!r}"
+        )
+    if tableschema is not None and not (isinstance(tableschema, str) and tableschema):
+        raise ValueError(
+            f"SQLAlchemyJobStore: tableschema must be None or a non-empty str, got {tableschema!r}"
+        )
+
+
+def _resolve_metadata(metadata: Any) -> MetaData:
+    if metadata is None:
+        return MetaData()
+    resolved = maybe_ref(metadata)
+    if not isinstance(resolved, MetaData):
+        raise TypeError(
+            f"SQLAlchemyJobStore: metadata must be a sqlalchemy MetaData (or a reference to "
+            f"one), got {metadata!r}"
+        )
+    return resolved
+
+
+def _build_engine(url: Any, engine: Any, engine_options: Any) -> Engine:
+    """The engine the store uses: the user's, or one built from ``url`` with our settings."""
+    if engine_options is not None and not isinstance(engine_options, Mapping):
+        raise TypeError(
+            f"SQLAlchemyJobStore: engine_options must be a dict of create_engine() arguments, "
+            f"got {engine_options!r}"
+        )
+    if engine:
+        # The contract lets the engine win over a url; say so instead of refusing, since
+        # configurations written for APScheduler may carry both.
+        if url or engine_options:
+            _logger.warning(
+                "SQLAlchemyJobStore: an engine was given, so url=%r and engine_options=%r are "
+                "ignored",
+                url,
+                engine_options,
+            )
+        resolved = maybe_ref(engine)
+        if not isinstance(resolved, Engine):
+            raise TypeError(
+                f"SQLAlchemyJobStore: engine must be a sqlalchemy Engine (or a reference to "
+                f"one), got {engine!r}"
+            )
+        return resolved
+    if not url:
+        raise ValueError('Need either "engine" or "url" defined')  # the contract's words
+    try:
+        built = create_engine(url, **_engine_options(url, engine_options))
+    except ArgumentError as exc:
+        raise ValueError(f"SQLAlchemyJobStore: url {url!r} is not usable: {exc}") from exc
+    if _is_sqlite_file(built):
+        event.listen(built, "connect", _set_sqlite_pragmas)
+    return built
 
 
 def _is_sqlite_file(engine: Engine) -> bool:
@@ -96,38 +198,40 @@ def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 class SQLAlchemyJobStore(SerializingJobStore):
-    """Stores jobs in a database table using SQLAlchemy 2 (Core).
+    """Keeps each job as one row of a SQL table, through SQLAlchemy 2 Core (alias ``sqlalchemy``).
 
-    The table is created when the store starts (if missing), with an index on
-    ``next_run_time``. Plugin alias: ``sqlalchemy``.
+    A row holds the job id, the next run time as a UTC timestamp (NULL while the job is paused;
+    indexed, so finding the due jobs is a range scan) and the serialized state. :meth:`start`
+    creates the table, and its quarantine ``<tablename>_quarantine``, when they are missing.
+    A row that cannot be turned back into a job moves to the quarantine with the error text and
+    the time it was moved, and the other rows carry on.
 
-    Every operation runs in its own transaction, retried once when the connection turns out to
-    have been dropped (server restart, killed session) before the error reaches the scheduler.
-    The writes of one processing round are made in one transaction (see :meth:`batch_writes`).
+    Each method is one transaction. If the database dropped the connection under it (a server
+    restart, a killed session), the method tries once more on a fresh connection before it gives
+    up; the updates of a processing round share one transaction (:meth:`batch_writes`).
 
-    For an engine created here from ``url``: pooled connections are pinged before use (other
-    than SQLite); ``sqlite://`` (in memory) shares one connection between threads; a SQLite
-    file uses write-ahead logging with ``synchronous=NORMAL``. Pass ``engine=`` to choose
-    otherwise.
+    When quartzite builds the engine from ``url``, it picks settings that suit a long-running
+    scheduler: pooled connections are pinged before use (except on SQLite); ``sqlite://`` keeps
+    its one in-memory database on a single connection shared by all threads; a SQLite file runs
+    in write-ahead-log mode with ``synchronous=NORMAL``. An ``engine`` you pass is used as it is.
 
-    A row that cannot be restored is copied to the table ``<tablename>_quarantine`` (id, next
-    run time, raw state, error text, UTC timestamp) and removed from the jobs table.
-
-    :param str url: connection string (an SQLAlchemy database URL, e.g.
-        ``sqlite:///jobs.sqlite`` or ``postgresql+psycopg://user@host/db``)
-    :param engine: an SQLAlchemy :class:`~sqlalchemy.engine.Engine` to use instead of creating
-        a new one based on ``url`` (or a textual reference to one)
-    :param str tablename: name of the table to store jobs in
-    :param metadata: a :class:`~sqlalchemy.schema.MetaData` instance to use instead of creating
-        a new one
-    :param int pickle_protocol: pickle protocol level to use (for serialization), defaults to
-        the highest available
-    :param str tableschema: name of the (existing) schema in the target database where the
-        table should be
-    :param dict engine_options: keyword arguments to :func:`~sqlalchemy.create_engine`
-        (ignored if ``engine`` is given)
-    :param serializer: a :class:`~quartzite.serializers.BaseSerializer`, ``"pickle"`` (the
-        default) or ``"json"``
+    :param str url: the database, as an SQLAlchemy URL such as ``sqlite:///jobs.sqlite`` or
+        ``postgresql+psycopg://user@host/db`` (ignored, with a warning, when ``engine`` is given)
+    :param engine: an :class:`~sqlalchemy.engine.Engine` you built and configured yourself, or a
+        ``"module:name"`` reference to one
+    :param str tablename: the jobs table (letters, digits and underscores)
+    :param metadata: the :class:`~sqlalchemy.schema.MetaData` (or a reference to one) the tables
+        are declared on, for sharing them with your own schema tooling; a fresh one by default
+    :param int pickle_protocol: the protocol the default pickle serializer writes; the highest
+        this Python knows unless you must stay readable by older ones
+    :param str tableschema: the database schema that holds the tables (it must exist already);
+        ``None`` for the connection's default
+    :param dict engine_options: extra keyword arguments for :func:`~sqlalchemy.create_engine`
+        when the engine is built from ``url``
+    :param serializer: how job state is written: ``"pickle"`` (the default), ``"json"`` or a
+        :class:`~quartzite.serializers.BaseSerializer`
+    :raises TypeError: for an option of the wrong type
+    :raises ValueError: for an option with a bad value (each message names the option)
     """
 
     def __init__(
@@ -142,38 +246,11 @@ class SQLAlchemyJobStore(SerializingJobStore):
         serializer: BaseSerializer | str | None = None,
     ) -> None:
         super().__init__(serializer, pickle_protocol)
-        metadata = maybe_ref(metadata) or MetaData()
-
-        if engine:
-            self.engine: Engine = maybe_ref(engine)
-        elif url:
-            self.engine = create_engine(url, **_engine_options(url, engine_options))
-            if _is_sqlite_file(self.engine):
-                event.listen(self.engine, "connect", _set_sqlite_pragmas)
-        else:
-            raise ValueError('Need either "engine" or "url" defined')
-
-        # 191 = max key length in MySQL for InnoDB/utf8mb4 tables,
-        # 25 = precision that translates to an 8-byte float
-        self.jobs_t = Table(
-            tablename,
-            metadata,
-            Column("id", Unicode(191), primary_key=True),
-            Column("next_run_time", Float(25), index=True),
-            Column("job_state", LargeBinary, nullable=False),
-            schema=tableschema,
-        )
-        self.quarantine_t = Table(
-            f"{tablename}_quarantine",
-            metadata,
-            Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
-            Column("id", Unicode(191), nullable=False),
-            Column("next_run_time", Float(25)),
-            Column("job_state", LargeBinary, nullable=False),
-            Column("error", UnicodeText, nullable=False),
-            Column("quarantined_at", Float(25), nullable=False),
-            schema=tableschema,
-        )
+        _check_table_names(tablename, tableschema)
+        metadata = _resolve_metadata(metadata)
+        self.engine: Engine = _build_engine(url, engine, engine_options)
+        self.jobs_t = _jobs_table(tablename, metadata, tableschema)
+        self.quarantine_t = _quarantine_table(f"{tablename}_quarantine", metadata, tableschema)
 
     def start(self, scheduler: BaseScheduler | None, alias: str) -> None:
         super().start(scheduler, alias)
