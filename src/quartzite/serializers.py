@@ -4,13 +4,20 @@ Two are built in:
 
 * :class:`PickleSerializer` (the default, compatible with APScheduler's stores): any picklable
   argument works, but loading a row runs whatever code the pickle names, so whoever can write the
-  table can run code in every process that reads it.
-* :class:`JSONSerializer`: a readable JSON document. Arguments must be JSON values; the trigger's
-  state is written with typed encodings for datetimes, dates, times, time zones, time spans and
-  cron fields. Loading never runs code named by the row, except importing and calling the job's
-  function (which ``allowed_modules`` can restrict).
+  table can run code in every process that reads it -- unless the rows are signed.
+* :class:`JSONSerializer`: a readable JSON document. Arguments must be JSON values; the trigger
+  describes its own state (:meth:`~quartzite.triggers.base.BaseTrigger._json_state`), written
+  with typed encodings for datetimes, dates, times, time zones and time spans. Reading a row
+  imports only registered trigger classes (or classes under ``allowed_modules``) and never calls
+  anything the row names; the job's function is imported later, by the job, and may be limited
+  with ``allowed_modules``.
+
+Either serializer can sign its rows (``signing_key=``): each row then starts with an HMAC-SHA256
+tag of its content, checked before anything else is done with the row, so that only holders of
+the key can write rows the scheduler will act on.
 
 A store takes ``serializer=`` as an instance or one of the names ``"pickle"`` and ``"json"``.
+The text forms of time values live in :mod:`quartzite.timetext` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,20 +25,32 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import re
+import sys
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, Callable
 
+from ._signing import SIGNATURE_PREFIX, SignatureError, SigningKey, _Signer
+from .plugins import BUILTIN_TRIGGERS, PluginRegistry
+from .timetext import (
+    format_datetime,
+    format_time,
+    format_timedelta,
+    format_timezone,
+    parse_datetime,
+    parse_time,
+    parse_timedelta,
+    parse_timezone,
+)
 from .triggers.base import BaseTrigger
-from .util import UTC, obj_to_ref, ref_to_obj
+from .util import obj_to_ref, ref_to_obj
 
 __all__ = (
     "BaseSerializer",
     "JSONSerializer",
     "PickleSerializer",
+    "SignatureError",
     "format_datetime",
     "format_time",
     "format_timedelta",
@@ -42,6 +61,16 @@ __all__ = (
     "parse_timezone",
     "resolve_serializer",
 )
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if not isinstance(data, bytes):
+        raise TypeError(f"Expected the bytes of a stored job, got {type(data).__name__}")
+    return data
 
 
 class BaseSerializer(metaclass=ABCMeta):
@@ -56,207 +85,166 @@ class BaseSerializer(metaclass=ABCMeta):
 
     @abstractmethod
     def deserialize(self, data: bytes) -> dict[str, Any]:
-        """Return the job state dict (for ``Job.__setstate__()``) that ``data`` represents."""
+        """Return the job state dict (for ``Job.__setstate__()``) that ``data`` represents.
+
+        :raises SignatureError: (signing serializers) if the row's signature does not match
+        """
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}()"
 
 
-class PickleSerializer(BaseSerializer):
+class _SigningSerializer(BaseSerializer):
+    """Shared by the built-in serializers: optional signing around the payload."""
+
+    _signer: _Signer | None
+
+    def _setup_signing(
+        self, signing_key: SigningKey | Iterable[SigningKey] | None, accept_unsigned: bool
+    ) -> None:
+        self._signer = _Signer(signing_key, accept_unsigned) if signing_key is not None else None
+
+    @property
+    def signed(self) -> bool:
+        """Whether this serializer signs the rows it writes (and checks those it reads)."""
+        return self._signer is not None
+
+    def _sign(self, payload: bytes) -> bytes:
+        return self._signer.sign(payload) if self._signer is not None else payload
+
+    def _verify(self, data: Any) -> bytes:
+        data = _as_bytes(data)
+        if self._signer is not None:
+            return self._signer.verify(data)
+        if data.startswith(SIGNATURE_PREFIX):
+            raise SignatureError(
+                "The row is signed ('qzs1:'), but this serializer has no signing_key to check it"
+            )
+        return data
+
+    def _signed_repr(self) -> str:
+        return ", signed=True" if self._signer is not None else ""
+
+
+class PickleSerializer(_SigningSerializer):
     """Stores job state with :mod:`pickle` (the format of APScheduler's job stores).
 
+    Unpickling runs code the data names. With ``signing_key``, a row's signature is checked
+    before it is unpickled, so a row written by anyone without the key is refused unread.
+
     :param protocol: the pickle protocol to write with
+    :param signing_key: a key (bytes, or str taken as UTF-8) or a list of keys to sign rows
+        with; the first one signs, any of them verifies
+    :param accept_unsigned: with ``signing_key``, also read rows that carry no signature at all
+        (for migrating a store of unsigned rows; a row with a wrong signature is still refused)
     """
 
-    def __init__(self, protocol: int = pickle.HIGHEST_PROTOCOL) -> None:
+    def __init__(
+        self,
+        protocol: int = pickle.HIGHEST_PROTOCOL,
+        *,
+        signing_key: SigningKey | Iterable[SigningKey] | None = None,
+        accept_unsigned: bool = False,
+    ) -> None:
+        if not isinstance(protocol, int) or isinstance(protocol, bool):
+            raise TypeError(
+                f"protocol must be an int, got {protocol!r} ({type(protocol).__name__})"
+            )
+        if protocol > pickle.HIGHEST_PROTOCOL:
+            raise ValueError(
+                f"protocol must be at most {pickle.HIGHEST_PROTOCOL} (pickle.HIGHEST_PROTOCOL of "
+                f"this Python), got {protocol!r}"
+            )
         self.protocol = protocol
+        self._setup_signing(signing_key, accept_unsigned)
 
     def serialize(self, state: dict[str, Any]) -> bytes:
-        return pickle.dumps(state, self.protocol)
+        return self._sign(pickle.dumps(state, self.protocol))
 
     def deserialize(self, data: bytes) -> dict[str, Any]:
-        state = pickle.loads(data)
+        state = pickle.loads(self._verify(data))
         if not isinstance(state, dict):
             raise TypeError(f"Expected a pickled job state dict, got {type(state).__name__}")
         return state
 
     def __repr__(self) -> str:
-        return f"PickleSerializer(protocol={self.protocol})"
+        return f"PickleSerializer(protocol={self.protocol}{self._signed_repr()})"
 
 
-# --- text forms of time values ---------------------------------------------------------------
+# --- which trigger classes a row may name ---------------------------------------------------
 
-_TIMEDELTA_RE = re.compile(
-    r"(?P<sign>-)?P(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)(?:\.(?P<micros>\d{1,6}))?S)?)?"
-)
-_FIXED_OFFSET_RE = re.compile(
-    r"UTC(?P<offset>[+-]\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?)(?: (?P<name>.+))?"
-)
-_ZONED_RE = re.compile(r"(?P<value>[^\[]+)(?:\[(?P<zone>[^\]]+)\])?")
+_trigger_registry = PluginRegistry("quartzite.triggers", BUILTIN_TRIGGERS)
+_BUILTIN_TRIGGER_REFS = frozenset(BUILTIN_TRIGGERS.values())
 
 
-def format_timezone(tz: tzinfo) -> str:
-    """Return the text form of a time zone: ``UTC``, a zone key, or ``UTC+02:00`` (fixed offset).
-
-    :raises TypeError: for a time zone that has no text form (a ``ZoneInfo`` built from a file,
-        a ``dateutil`` zone ...)
-    """
-    if tz is UTC:
-        return "UTC"
-    if isinstance(tz, ZoneInfo) and tz.key:
-        return tz.key
-    if isinstance(tz, timezone):
-        offset = tz.utcoffset(None)
-        if not offset:
-            return "UTC"
-        sign = "-" if offset < timedelta(0) else "+"
-        text = f"UTC{sign}{_format_offset(abs(offset))}"
-        name = tz.tzname(None)
-        return text if name == text else f"{text} {name}"
-    raise TypeError(f"The JSON serializer cannot store the time zone {tz!r}")
+def _registered_trigger_refs() -> set[str]:
+    """The class references of the built-in triggers and of the installed trigger entry points
+    (read from the entry points' text: nothing is imported here)."""
+    refs = set(_BUILTIN_TRIGGER_REFS)
+    for name in _trigger_registry:
+        value = getattr(_trigger_registry[name], "value", "")
+        refs.add(value.partition("[")[0].strip())
+    return refs
 
 
-def _format_offset(offset: timedelta) -> str:
-    hours, rest = divmod(offset.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = f"{hours:02d}:{minutes:02d}"
-    if seconds or offset.microseconds:
-        text += f":{seconds:02d}"
-        if offset.microseconds:
-            text += f".{offset.microseconds:06d}"
-    return text
+def _is_registered_trigger(ref: str) -> bool:
+    return ref in _BUILTIN_TRIGGER_REFS or ref in _registered_trigger_refs()
 
 
-def parse_timezone(text: str) -> tzinfo:
-    """Return the time zone whose text form (see :func:`format_timezone`) is ``text``."""
-    if text == "UTC":
-        return UTC
-    match = _FIXED_OFFSET_RE.fullmatch(text)
-    if match:
-        offset_text = match.group("offset")
-        sign = -1 if offset_text[0] == "-" else 1
-        parts = offset_text[1:].split(":")
-        seconds = float(parts[2]) if len(parts) > 2 else 0.0
-        offset = sign * timedelta(hours=int(parts[0]), minutes=int(parts[1]), seconds=seconds)
-        name = match.group("name")
-        return timezone(offset, name) if name else timezone(offset)
-    return ZoneInfo(text)
+# The keys that mark a JSON object as an encoded value rather than a plain mapping.
+_VALUE_TAGS = ("$datetime", "$date", "$time", "$timedelta", "$tz", "$dict")
+_CLASS_TAGS = ("$trigger", "$object", "$cron_field")
 
 
-def format_datetime(value: datetime) -> str:
-    """Return ``value`` as ISO 8601 text, its time zone appended in brackets (RFC 9557 style).
-
-    Example: ``2024-03-10T08:00:00-04:00[America/New_York]``. The offset pins the instant (and so
-    the fold of an ambiguous wall time); the bracketed zone restores the ``tzinfo``.
-    """
-    if value.tzinfo is None:
-        return value.isoformat()
-    return f"{value.isoformat()}[{format_timezone(value.tzinfo)}]"
-
-
-def parse_datetime(text: str) -> datetime:
-    """Return the datetime whose text form (see :func:`format_datetime`) is ``text``."""
-    match = _ZONED_RE.fullmatch(text)
-    if not match:
-        raise ValueError(f"Invalid datetime text: {text!r}")
-    value = datetime.fromisoformat(match.group("value"))
-    zone = match.group("zone")
-    if zone:
-        if value.tzinfo is None:
-            raise ValueError(f"Invalid datetime text (zone without offset): {text!r}")
-        value = value.astimezone(parse_timezone(zone))
-    return value
-
-
-def format_time(value: time) -> str:
-    """Return ``value`` as ``HH:MM:SS[.ffffff]``, its time zone appended in brackets."""
-    text = value.replace(tzinfo=None).isoformat()
-    return f"{text}[{format_timezone(value.tzinfo)}]" if value.tzinfo is not None else text
-
-
-def parse_time(text: str) -> time:
-    """Return the time whose text form (see :func:`format_time`) is ``text``."""
-    match = _ZONED_RE.fullmatch(text)
-    if not match:
-        raise ValueError(f"Invalid time text: {text!r}")
-    value = time.fromisoformat(match.group("value"))
-    zone = match.group("zone")
-    return value.replace(tzinfo=parse_timezone(zone)) if zone else value
-
-
-def format_timedelta(value: timedelta) -> str:
-    """Return ``value`` as an ISO 8601 duration, e.g. ``PT1H30M``, ``P1DT0.5S``, ``-PT5S``."""
-    sign = "-" if value < timedelta(0) else ""
-    value = abs(value)
-    hours, rest = divmod(value.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = sign + "P" + (f"{value.days}D" if value.days else "")
-    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    if seconds or value.microseconds:
-        clock += f"{seconds}.{value.microseconds:06d}S" if value.microseconds else f"{seconds}S"
-    if clock:
-        text += "T" + clock
-    return text if text not in ("P", "-P") else "PT0S"
-
-
-def parse_timedelta(text: str) -> timedelta:
-    """Return the time span whose text form (see :func:`format_timedelta`) is ``text``."""
-    match = _TIMEDELTA_RE.fullmatch(text)
-    if not match or text.endswith(("P", "T")):
-        raise ValueError(f"Invalid duration text: {text!r}")
-    parts = match.groupdict()
-    value = timedelta(
-        days=int(parts["days"] or 0),
-        hours=int(parts["hours"] or 0),
-        minutes=int(parts["minutes"] or 0),
-        seconds=int(parts["seconds"] or 0),
-        microseconds=int((parts["micros"] or "0").ljust(6, "0")),
-    )
-    return -value if parts["sign"] else value
-
-
-# --- the typed encoding of trigger state ----------------------------------------------------
-
-
-def _module_of(ref: str) -> str:
-    return ref.partition(":")[0]
-
-
-def _cron_field_class() -> Any:
-    """The cron field base class, or ``None`` while the cron trigger is not available."""
-    try:
-        from .triggers.cron.fields import BaseField
-    except ImportError:  # pragma: no cover - the cron package is optional for this module
-        return None
-    return BaseField
-
-
-class JSONSerializer(BaseSerializer):
+class JSONSerializer(_SigningSerializer):
     """Stores job state as a readable JSON document (UTF-8).
 
     The job's fields are written as they are (``next_run_time`` as ISO 8601 text with the zone in
-    brackets); ``args`` and ``kwargs`` must be JSON values (tuples come back as lists). The
-    trigger is written as ``{"$object": "module:Class", "state": {...}}`` over its
-    ``__getstate__()``, where values JSON cannot hold are tagged: ``{"$datetime": ...}``,
-    ``{"$date": ...}``, ``{"$time": ...}``, ``{"$timedelta": "PT1H"}``, ``{"$tz": ...}``,
-    ``{"$cron_field": ...}`` (and ``{"$dict": ...}`` for a mapping whose keys start with ``$``).
+    brackets); ``args`` and ``kwargs`` must be JSON values (tuples come back as lists) and are
+    read back as plain data, whatever keys they hold. The trigger is written as
+    ``{"$trigger": "module:Class", "state": {...}}`` over its ``_json_state()``, where values
+    JSON cannot hold are tagged: ``{"$datetime": ...}``, ``{"$date": ...}``, ``{"$time": ...}``,
+    ``{"$timedelta": "PT1H"}``, ``{"$tz": ...}``, nested triggers as ``{"$trigger": ...}`` (and
+    ``{"$dict": ...}`` for a mapping whose keys start with ``$``). Rows written by earlier
+    versions (``{"$object": ...}`` triggers with ``{"$cron_field": ...}`` fields) still load.
+
+    Who can make a scheduler run what: a row names the function the job calls, and its
+    arguments. Anyone who can write the store's table or keys can therefore make every
+    scheduler reading it call any importable function with any JSON arguments, unless
+    ``allowed_modules`` limits the functions or ``signing_key`` limits who can write rows.
 
     :param allowed_modules: if given, the only modules (and their submodules) whose functions a
-        stored job may call, and whose trigger classes a row may name besides quartzite's own;
-        a row naming anything else is refused when it is read, and such a job is refused when it
-        is stored (``ValueError``). ``None`` (the default) allows any importable function.
+        stored job may call; trigger classes from these modules are accepted too, besides the
+        registered triggers (the built-in ones and the ``quartzite.triggers`` entry points). A
+        row naming anything else is refused when it is read (before anything is imported), and
+        such a job is refused when it is stored (``ValueError``). ``None`` (the default) allows
+        any importable function and only registered trigger classes.
     :param indent: indentation of the written JSON (``None``: compact, one line)
+    :param signing_key: a key (bytes, or str taken as UTF-8) or a list of keys to sign rows
+        with; the first one signs, any of them verifies
+    :param accept_unsigned: with ``signing_key``, also read rows that carry no signature at all
+        (for migrating a store of unsigned rows; a row with a wrong signature is still refused)
     """
 
     def __init__(
-        self, allowed_modules: Iterable[str] | None = None, indent: int | None = None
+        self,
+        allowed_modules: Iterable[str] | None = None,
+        indent: int | None = None,
+        *,
+        signing_key: SigningKey | Iterable[SigningKey] | None = None,
+        accept_unsigned: bool = False,
     ) -> None:
+        if isinstance(allowed_modules, str):
+            raise TypeError(
+                f"allowed_modules must be a list of module names, got the string "
+                f"{allowed_modules!r} (write [{allowed_modules!r}])"
+            )
         self.allowed_modules = tuple(allowed_modules) if allowed_modules is not None else None
         self.indent = indent
+        self._setup_signing(signing_key, accept_unsigned)
 
     def __repr__(self) -> str:
-        return f"JSONSerializer(allowed_modules={self.allowed_modules!r})"
+        return f"JSONSerializer(allowed_modules={self.allowed_modules!r}{self._signed_repr()})"
 
     # -- the job document
 
@@ -269,9 +257,11 @@ class JSONSerializer(BaseSerializer):
                 _check_json_value(value, key, job_id)
                 document[key] = value
             elif key == "next_run_time" and value is not None:
-                document[key] = self._format(format_datetime, value, key, job_id)
+                document[key] = _format(format_datetime, value, key, job_id)
+            elif key == "trigger":
+                document[key] = self._encode_trigger(value, key, job_id)
             else:
-                document[key] = self._encode(value, key, job_id)
+                document[key] = self._encode(value, key, job_id, in_trigger=False)
         try:
             text = json.dumps(
                 document,
@@ -282,41 +272,69 @@ class JSONSerializer(BaseSerializer):
             )
         except ValueError as exc:  # a non-finite float outside the arguments
             raise TypeError(f'Job "{job_id}" cannot be stored as JSON: {exc}') from None
-        return text.encode("utf-8")
+        return self._sign(text.encode("utf-8"))
 
     def deserialize(self, data: bytes) -> dict[str, Any]:
-        document = json.loads(data)
+        try:
+            document = json.loads(self._verify(data))
+        except RecursionError:
+            raise ValueError("The row is nested too deeply to be read") from None
         if not isinstance(document, dict):
             raise TypeError(f"Expected a JSON object, got {type(document).__name__}")
-        self._check_function(document.get("func"), document.get("id"))
+        job_id = document.get("id")
+        self._check_function(document.get("func"), job_id)
         state: dict[str, Any] = {}
-        for key, value in document.items():
-            if key in ("args", "kwargs"):
-                state[key] = value
-            elif key == "next_run_time":
-                state[key] = parse_datetime(value) if value is not None else None
-            else:
-                state[key] = self._decode(value)
+        try:
+            for key, value in document.items():
+                if key in ("args", "kwargs"):
+                    _refuse_class_tags(value, key, job_id)
+                    state[key] = value  # plain data: never decoded, so nothing in it is acted on
+                elif key == "next_run_time":
+                    state[key] = parse_datetime(value) if value is not None else None
+                elif key == "trigger":
+                    state[key] = self._decode_trigger(value, key)
+                else:
+                    state[key] = self._decode(value, key, in_trigger=False)
+        except RecursionError:
+            raise ValueError(f'Job "{job_id}": the row is nested too deeply to be read') from None
         return state
 
     def _check_function(self, func_ref: Any, job_id: Any) -> None:
-        if isinstance(func_ref, str) and not self._is_allowed(_module_of(func_ref)):
+        if func_ref is None or self.allowed_modules is None:
+            return
+        if not isinstance(func_ref, str):
+            raise ValueError(
+                f'Job "{job_id}": func must be a "module:function" reference, got {func_ref!r}'
+            )
+        if not self._is_allowed(func_ref.partition(":")[0]):
             raise ValueError(
                 f'Job "{job_id}" calls {func_ref}, which is outside the allowed modules '
-                f"{', '.join(self.allowed_modules or ())}"
+                f"{', '.join(self.allowed_modules)}"
             )
 
     def _is_allowed(self, module: str) -> bool:
-        if self.allowed_modules is None:
-            return True
         return any(
             module == allowed or module.startswith(allowed + ".")
-            for allowed in self.allowed_modules
+            for allowed in self.allowed_modules or ()
         )
 
-    # -- typed values
+    # -- writing
 
-    def _encode(self, value: Any, path: str, job_id: Any) -> Any:
+    def _encode_trigger(self, trigger: Any, path: str, job_id: Any) -> Any:
+        if not isinstance(trigger, BaseTrigger):
+            raise _not_storable(job_id, path, f"a {type(trigger).__name__}, not a trigger")
+        ref = obj_to_ref(type(trigger))
+        if not self._may_name_trigger(ref):
+            raise ValueError(
+                f'Job "{job_id}" cannot be stored as JSON: its trigger class {ref} is neither a '
+                "registered trigger nor in allowed_modules, so the row could not be read back "
+                "(register it as a quartzite.triggers entry point or add its module to "
+                "allowed_modules)"
+            )
+        state = trigger._json_state()
+        return {"$trigger": ref, "state": self._encode(state, f"{path}.state", job_id, True)}
+
+    def _encode(self, value: Any, path: str, job_id: Any, in_trigger: bool) -> Any:
         if value is None or isinstance(value, (bool, int, str)):
             return value
         if isinstance(value, float):
@@ -325,104 +343,180 @@ class JSONSerializer(BaseSerializer):
             return value
         if isinstance(value, (list, tuple)):
             return [
-                self._encode(item, f"{path}[{index}]", job_id) for index, item in enumerate(value)
+                self._encode(item, f"{path}[{index}]", job_id, in_trigger)
+                for index, item in enumerate(value)
             ]
         # datetime before date: a datetime is a date
         if isinstance(value, datetime):
-            return {"$datetime": self._format(format_datetime, value, path, job_id)}
+            return {"$datetime": _format(format_datetime, value, path, job_id)}
         if isinstance(value, date):
             return {"$date": value.isoformat()}
         if isinstance(value, time):
-            return {"$time": self._format(format_time, value, path, job_id)}
+            return {"$time": _format(format_time, value, path, job_id)}
         if isinstance(value, timedelta):
             return {"$timedelta": format_timedelta(value)}
         if isinstance(value, tzinfo):
-            return {"$tz": self._format(format_timezone, value, path, job_id)}
+            return {"$tz": _format(format_timezone, value, path, job_id)}
         if isinstance(value, Mapping):
             encoded = {}
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise _not_storable(job_id, f"{path}[{key!r}]", "a non-string key")
-                encoded[key] = self._encode(item, f"{path}[{key!r}]", job_id)
+                encoded[key] = self._encode(item, f"{path}[{key!r}]", job_id, in_trigger)
             if any(key.startswith("$") for key in encoded):
                 return {"$dict": encoded}
             return encoded
-        field_class = _cron_field_class()
-        if field_class is not None and isinstance(value, field_class):
-            return {
-                "$cron_field": obj_to_ref(type(value)),
-                "name": value.name,
-                "expression": str(value),
-                "is_default": value.is_default,
-            }
-        if hasattr(type(value), "__setstate__"):
-            state = value.__getstate__()
-            if isinstance(state, Mapping):
-                return {
-                    "$object": obj_to_ref(type(value)),
-                    "state": self._encode(state, f"{path}.state", job_id),
-                }
+        if in_trigger and isinstance(value, BaseTrigger):
+            return self._encode_trigger(value, path, job_id)
         raise _not_storable(job_id, path, f"a {type(value).__name__}")
 
-    @staticmethod
-    def _format(formatter: Any, value: Any, path: str, job_id: Any) -> str:
-        try:
-            text: str = formatter(value)
-            return text
-        except TypeError as exc:
-            raise _not_storable(job_id, path, str(exc)) from None
+    # -- reading
 
-    def _decode(self, value: Any) -> Any:
+    def _may_name_trigger(self, ref: str) -> bool:
+        module = ref.partition(":")[0]
+        return _is_registered_trigger(ref) or self._is_allowed(module)
+
+    def _resolve_trigger_class(self, ref: Any, path: str) -> type[BaseTrigger]:
+        """Import a trigger class named by a row, only once the name has been checked."""
+        if not isinstance(ref, str) or ":" not in ref:
+            raise ValueError(f'{path} must name a trigger class as "module:Class", got {ref!r}')
+        if not self._may_name_trigger(ref):
+            known = ", ".join(sorted(_BUILTIN_TRIGGER_REFS))
+            raise ValueError(
+                f"{path} names the class {ref}, which is neither a registered trigger nor in "
+                f"allowed_modules; it was not imported (built-in triggers: {known})"
+            )
+        cls = ref_to_obj(ref)
+        if not (isinstance(cls, type) and issubclass(cls, BaseTrigger)):
+            raise TypeError(f"{path} names {ref}, which is not a BaseTrigger class")
+        return cls
+
+    def _decode_trigger(self, value: Any, path: str) -> BaseTrigger:
+        if isinstance(value, dict) and set(value) == {"$trigger", "state"}:
+            cls = self._resolve_trigger_class(value["$trigger"], path)
+            state = self._decode(value["state"], f"{path}.state", in_trigger=True)
+            if not isinstance(state, dict):
+                raise ValueError(f"{path}.state must be a JSON object, got {state!r}")
+            return cls._from_json_state(state)
+        if isinstance(value, dict) and set(value) == {"$object", "state"}:
+            return self._decode_legacy_trigger(value["$object"], value["state"], path)
+        raise ValueError(
+            f'{path} must be {{"$trigger": "module:Class", "state": {{...}}}}, got {value!r}'
+        )
+
+    def _decode(self, value: Any, path: str, in_trigger: bool) -> Any:
         if isinstance(value, list):
-            return [self._decode(item) for item in value]
+            return [
+                self._decode(item, f"{path}[{index}]", in_trigger)
+                for index, item in enumerate(value)
+            ]
         if not isinstance(value, dict):
             return value
-        if "$datetime" in value:
-            return parse_datetime(value["$datetime"])
-        if "$date" in value:
-            return date.fromisoformat(value["$date"])
-        if "$time" in value:
-            return parse_time(value["$time"])
-        if "$timedelta" in value:
-            return parse_timedelta(value["$timedelta"])
-        if "$tz" in value:
-            return parse_timezone(value["$tz"])
-        if "$dict" in value:
-            return {key: self._decode(item) for key, item in value["$dict"].items()}
-        if "$cron_field" in value:
-            field_class = self._resolve_class(value["$cron_field"], _cron_field_class())
-            return field_class(value["name"], value["expression"], value["is_default"])
-        if "$object" in value:
-            cls = self._resolve_class(value["$object"], BaseTrigger)
-            state = self._decode(value["state"])
-            self._check_nested_triggers(cls, state)
-            instance = cls.__new__(cls)
-            instance.__setstate__(state)
-            return instance
-        return {key: self._decode(item) for key, item in value.items()}
-
-    def _check_nested_triggers(self, cls: type, state: Any) -> None:
-        """Hold the class references inside a combining trigger's state to the same rules as
-        ``$object`` (its ``__setstate__`` imports them and restores them itself)."""
+        tags = [tag for tag in (*_VALUE_TAGS, *_CLASS_TAGS) if tag in value]
+        if not tags:
+            return {
+                key: self._decode(item, f"{path}[{key!r}]", in_trigger)
+                for key, item in value.items()
+            }
+        tag = tags[0]
+        if tag == "$trigger" and in_trigger:
+            return self._decode_trigger(value, path)
+        if tag in _CLASS_TAGS:
+            raise ValueError(
+                f"{path} holds a {tag} reference ({value[tag]!r}), which is not allowed there "
+                "(class references are read only where the row's trigger, or a trigger nested "
+                "in it, is expected); nothing was imported"
+            )
+        if len(value) != 1:
+            raise ValueError(f"{path}: a {tag} value must have no other keys, got {value!r}")
+        text = value[tag]
+        if tag == "$dict":
+            if not isinstance(text, dict):
+                raise ValueError(f"{path}: $dict must hold a JSON object, got {text!r}")
+            return {
+                key: self._decode(item, f"{path}[{key!r}]", in_trigger)
+                for key, item in text.items()
+            }
+        parsers: dict[str, Callable[[str], Any]] = {
+            "$datetime": parse_datetime,
+            "$date": _parse_date,
+            "$time": parse_time,
+            "$timedelta": parse_timedelta,
+            "$tz": parse_timezone,
+        }
         try:
-            from .triggers.combining import BaseCombiningTrigger
-        except ImportError:  # pragma: no cover - the combining triggers are optional here
-            return
-        if issubclass(cls, BaseCombiningTrigger) and isinstance(state, dict):
-            for entry in state.get("triggers", ()):
-                if isinstance(entry, (list, tuple)) and entry and isinstance(entry[0], str):
-                    self._resolve_class(entry[0], BaseTrigger)
+            return parsers[tag](text)
+        except (TypeError, ValueError, LookupError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
-    def _resolve_class(self, ref: str, base: type | None) -> Any:
-        module = _module_of(ref)
-        if not (module == "quartzite" or module.startswith("quartzite.")) and not self._is_allowed(
-            module
-        ):
-            raise ValueError(f"The class {ref} is outside the allowed modules")
-        cls = ref_to_obj(ref)
-        if base is None or not (isinstance(cls, type) and issubclass(cls, base)):
-            raise TypeError(f"{ref} is not a {base.__name__ if base else 'known'} class")
-        return cls
+    # -- rows written before triggers described their own JSON state
+
+    def _decode_legacy_trigger(self, ref: Any, raw_state: Any, path: str) -> BaseTrigger:
+        """Read a trigger of the earlier format: ``{"$object": ref, "state": getstate}``, with
+        cron fields as ``$cron_field`` objects and nested triggers as ``[ref, state]`` pairs."""
+        cls = self._resolve_trigger_class(ref, path)
+        if not isinstance(raw_state, dict):
+            raise ValueError(f"{path}.state must be a JSON object, got {raw_state!r}")
+        combining = sys.modules.get("quartzite.triggers.combining")
+        nests = combining is not None and issubclass(cls, combining.BaseCombiningTrigger)
+        state: dict[str, Any] = {}
+        for key, item in raw_state.items():
+            item_path = f"{path}.state[{key!r}]"
+            if key == "fields" and hasattr(cls, "FIELDS_MAP") and isinstance(item, list):
+                state[key] = [
+                    _legacy_cron_field(field, f"{item_path}[{index}]")
+                    for index, field in enumerate(item)
+                ]
+            elif key == "triggers" and nests and isinstance(item, list):
+                state[key] = [
+                    self._decode_legacy_pair(pair, f"{item_path}[{index}]")
+                    for index, pair in enumerate(item)
+                ]
+            else:
+                state[key] = self._decode(item, item_path, in_trigger=False)
+        return cls._from_json_state(state)
+
+    def _decode_legacy_pair(self, pair: Any, path: str) -> BaseTrigger:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError(f"{path} must be a [class reference, state] pair, got {pair!r}")
+        return self._decode_legacy_trigger(pair[0], pair[1], path)
+
+
+def _legacy_cron_field(value: Any, path: str) -> dict[str, Any]:
+    """Check an earlier ``$cron_field`` object and hand its parts to the cron trigger, which
+    matches the class reference against its own field classes (nothing is imported here)."""
+    keys = {"$cron_field", "name", "expression", "is_default"}
+    if not (isinstance(value, dict) and set(value) == keys):
+        raise ValueError(f"{path} must be a $cron_field object with {sorted(keys)}, got {value!r}")
+    if not (
+        isinstance(value["$cron_field"], str)
+        and isinstance(value["name"], str)
+        and isinstance(value["expression"], str)
+        and isinstance(value["is_default"], bool)
+    ):
+        raise ValueError(f"{path} has a part of the wrong type: {value!r}")
+    return {
+        "class": value["$cron_field"],
+        "name": value["name"],
+        "expression": value["expression"],
+        "is_default": value["is_default"],
+    }
+
+
+def _parse_date(text: Any) -> date:
+    if not isinstance(text, str):
+        raise TypeError(f"Expected ISO 8601 date text, got {type(text).__name__}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"Invalid date text {text!r} (expected e.g. '2030-01-31')") from None
+
+
+def _format(formatter: Callable[[Any], str], value: Any, path: str, job_id: Any) -> str:
+    try:
+        return formatter(value)
+    except TypeError as exc:
+        raise _not_storable(job_id, path, str(exc)) from None
 
 
 def _not_storable(job_id: Any, path: str, what: str) -> TypeError:
@@ -443,6 +537,9 @@ def _check_json_value(value: Any, path: str, job_id: Any, _active: tuple[int, ..
         raise _argument_error(job_id, path, "a reference to itself")
     active = (*_active, id(value))
     if isinstance(value, dict):
+        reserved = _class_tag(value)
+        if reserved:
+            raise _argument_error(job_id, path, f"a dict with the reserved key {reserved!r}")
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _argument_error(job_id, f"{path}[{key!r}]", "under a non-string key")
@@ -450,6 +547,28 @@ def _check_json_value(value: Any, path: str, job_id: Any, _active: tuple[int, ..
     else:
         for index, item in enumerate(value):
             _check_json_value(item, f"{path}[{index}]", job_id, active)
+
+
+def _class_tag(value: dict[Any, Any]) -> str | None:
+    return next((tag for tag in _CLASS_TAGS if tag in value), None)
+
+
+def _refuse_class_tags(value: Any, path: str, job_id: Any) -> None:
+    """Refuse a class reference tag anywhere in a row's arguments (which are never decoded:
+    such a tag there can only come from a forged row)."""
+    stack = [(value, path)]
+    while stack:
+        item, item_path = stack.pop()
+        if isinstance(item, dict):
+            tag = _class_tag(item)
+            if tag:
+                raise ValueError(
+                    f'Job "{job_id}": {item_path} holds a {tag} reference ({item[tag]!r}), which '
+                    "is never valid in a job's arguments; nothing was imported"
+                )
+            stack.extend((child, f"{item_path}[{key!r}]") for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{item_path}[{index}]") for index, child in enumerate(item))
 
 
 def _argument_error(job_id: Any, path: str, what: str) -> TypeError:

@@ -51,7 +51,8 @@ class TestConstruction:
     def test_end_before_start(self):
         with pytest.raises(ValueError) as exc:
             trigger(days=1, start_date="2020-05-16", end_date="2020-05-15")
-        assert str(exc.value) == "end_date cannot be earlier than start_date"
+        assert str(exc.value).startswith("end_date cannot be earlier than start_date")
+        assert "2020-05-15" in str(exc.value) and "2020-05-16" in str(exc.value)
 
     def test_dates_from_strings(self):
         instance = trigger(days=1, start_date="2020-05-16", end_date=date(2020, 6, 1))
@@ -284,3 +285,82 @@ def test_matches_reference(zone, interval, clock, start):
         assert (fire_time.hour, fire_time.minute, fire_time.second) == clock
         assert fire_time.tzinfo is tz
         fire_time = instance.get_next_fire_time(fire_time, NOW)
+
+
+class TestValidation:
+    @pytest.mark.parametrize("unit", ["years", "months", "weeks", "days"])
+    def test_negative_counts_are_refused(self, unit: str) -> None:
+        with pytest.raises(
+            ValueError, match=rf"^CalendarIntervalTrigger: {unit} must be an integer >= 0, got -1$"
+        ):
+            trigger(**{unit: -1})
+
+    @pytest.mark.parametrize("value", ["x", 1.5, True, None])
+    def test_non_integer_counts_are_type_errors(self, value: object) -> None:
+        with pytest.raises(
+            TypeError, match=r"CalendarIntervalTrigger: months must be an integer, got"
+        ):
+            trigger(months=value)
+
+    @pytest.mark.parametrize(
+        "unit, value, limit", [("years", 10000, 9999), ("days", 10**9, 999999999)]
+    )
+    def test_huge_counts_name_the_maximum(self, unit: str, value: int, limit: int) -> None:
+        with pytest.raises(ValueError, match=rf"{unit}={value} is too long: at most {limit}"):
+            trigger(**{unit: value})
+
+    @pytest.mark.parametrize(
+        "unit, value", [("hour", 24), ("hour", -1), ("minute", 60), ("second", 60)]
+    )
+    def test_time_of_day_out_of_range(self, unit: str, value: int) -> None:
+        with pytest.raises(ValueError, match=rf"{unit} must be between 0 and \d\d, got {value}"):
+            trigger(days=1, **{unit: value})
+
+    def test_time_of_day_of_the_wrong_type(self) -> None:
+        with pytest.raises(TypeError, match=r"hour must be an integer, got '9' \(str\)"):
+            trigger(days=1, hour="9")
+
+    @pytest.mark.parametrize(
+        "value, error, words",
+        [
+            (
+                "garbage",
+                ValueError,
+                "start_date must be an ISO 8601 date such as '2030-01-31', got 'garbage'",
+            ),
+            (
+                20300101,
+                TypeError,
+                "start_date must be a date or ISO 8601 date text, got 20300101 (int)",
+            ),
+        ],
+    )
+    def test_bad_start_dates(self, value: object, error: type, words: str) -> None:
+        with pytest.raises(error) as exc:
+            trigger(days=1, start_date=value)
+        assert words in str(exc.value)
+
+    def test_bad_jitter(self) -> None:
+        with pytest.raises(ValueError, match="jitter must be None or a finite number >= 0, got -1"):
+            trigger(days=1, jitter=-1)
+
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            ({"interval": [0, 0, 0, 0]}, "the interval is empty"),
+            ({"interval": [0, -1, 0, 1]}, "months must be an integer >= 0, got -1"),
+            ({"interval": [1, 2]}, "interval must be [years, months, weeks, days]"),
+            ({"time": [24, 0, 0]}, "hour must be between 0 and 23, got 24"),
+            ({"time": "03:00"}, "time must be [hour, minute, second]"),
+            ({"start_date": "2030-01-01"}, "start_date must be a date, got '2030-01-01'"),
+            ({"end_date": 5}, "end_date must be a date or None, got 5"),
+            ({"jitter": -1}, "jitter must be None or a finite number >= 0, got -1"),
+            ({"timezone": "Nowhere/Zone"}, "timezone 'Nowhere/Zone' is not a time zone"),
+        ],
+    )
+    def test_a_damaged_state_is_refused(self, change: dict[str, object], message: str) -> None:
+        state = trigger(days=1, start_date="2030-01-01").__getstate__()
+        state.update(change)
+        with pytest.raises(ValueError, match="Cannot restore a CalendarIntervalTrigger") as exc:
+            CalendarIntervalTrigger.__new__(CalendarIntervalTrigger).__setstate__(state)
+        assert message in str(exc.value)

@@ -6,6 +6,7 @@ import pickle
 import random
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -238,3 +239,59 @@ class TestOrTrigger:
         assert combined.get_next_fire_time(None, dt(2024, 1, 1, tz=UTC)) == dt(
             2024, 1, 1, 5, 0, 10, tz=UTC
         )
+
+
+class TestValidation:
+    @pytest.mark.parametrize("combinator", [AndTrigger, OrTrigger])
+    def test_an_empty_list_is_refused(self, combinator: type) -> None:
+        with pytest.raises(
+            ValueError, match=rf"^{combinator.__name__}: triggers must hold at least one trigger"
+        ):
+            combinator([])
+
+    @pytest.mark.parametrize("combinator", [AndTrigger, OrTrigger])
+    def test_a_member_that_is_not_a_trigger_is_named_by_position(self, combinator: type) -> None:
+        members = [DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), "cron"]
+        with pytest.raises(
+            TypeError, match=r"triggers\[1\] must be a trigger .*got 'cron' \(str\)"
+        ):
+            combinator(members)
+
+    @pytest.mark.parametrize("value", ["x", DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), 5])
+    def test_triggers_must_be_a_list(self, value: object) -> None:
+        with pytest.raises(TypeError, match="OrTrigger: triggers must be a list of triggers"):
+            OrTrigger(value)  # type: ignore[arg-type]
+
+    def test_bad_jitter(self) -> None:
+        with pytest.raises(ValueError, match=r"AndTrigger: jitter must be .* got -1"):
+            AndTrigger([DateTrigger(datetime(2030, 1, 1, tzinfo=UTC))], jitter=-1)
+
+    @pytest.mark.parametrize(
+        "triggers, message",
+        [
+            ([], "triggers must be a non-empty list"),
+            (
+                [["collections:OrderedDict", {}]],
+                "names 'collections:OrderedDict', which is not a trigger",
+            ),
+            (["quartzite.triggers.date:DateTrigger"], "must be a (class reference, state) pair"),
+        ],
+    )
+    def test_a_damaged_state_is_refused(self, triggers: list[Any], message: str) -> None:
+        state = {"version": 1, "triggers": triggers, "jitter": None}
+        with pytest.raises(ValueError, match="Cannot restore a OrTrigger") as exc:
+            OrTrigger.__new__(OrTrigger).__setstate__(state)
+        assert message in str(exc.value)
+
+    def test_a_damaged_nested_state_is_refused(self) -> None:
+        inner = IntervalTrigger(seconds=5, start_date=datetime(2030, 1, 1, tzinfo=UTC))
+        state = OrTrigger([inner]).__getstate__()
+        state["triggers"][0][1]["interval"] = timedelta(0)
+        with pytest.raises(ValueError, match="IntervalTrigger from this state: interval must be"):
+            OrTrigger.__new__(OrTrigger).__setstate__(state)
+
+    def test_a_negative_stored_jitter_is_refused(self) -> None:
+        state = OrTrigger([DateTrigger(datetime(2030, 1, 1, tzinfo=UTC))]).__getstate__()
+        state["jitter"] = -3
+        with pytest.raises(ValueError, match="jitter must be None or a finite number >= 0, got -3"):
+            OrTrigger.__new__(OrTrigger).__setstate__(state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -210,7 +211,7 @@ class TestConstruction:
         assert IntervalTrigger(seconds=1, start_date=START).end_date is None
 
     def test_invalid_start_date(self) -> None:
-        with pytest.raises(ValueError, match=r"^Invalid date string$"):
+        with pytest.raises(ValueError, match=r"^Invalid date string"):
             IntervalTrigger(seconds=1, start_date="yesterday", timezone=BERLIN)
 
     def test_jitter_stored(self) -> None:
@@ -272,8 +273,18 @@ class TestGetNextFireTime:
         assert trigger.get_next_fire_time(end, end) is None
         assert trigger.get_next_fire_time(None, end + timedelta(microseconds=1)) is None
 
-    def test_start_after_end(self) -> None:
-        trigger = IntervalTrigger(seconds=3, start_date=START, end_date=START - timedelta(days=1))
+    def test_start_after_end_is_refused_naming_both_dates(self) -> None:
+        # (APScheduler accepts this and never fires; the contract does not fix that.)
+        with pytest.raises(
+            ValueError, match=r"end_date \(2009-.*\) cannot be earlier than start_date"
+        ):
+            IntervalTrigger(seconds=3, start_date=START, end_date=START - timedelta(days=1))
+
+    def test_restored_start_after_end_never_fires(self) -> None:
+        trigger = IntervalTrigger(seconds=3, start_date=START)
+        state = trigger.__getstate__()
+        state["end_date"] = START - timedelta(days=1)
+        trigger.__setstate__(state)
         assert trigger.get_next_fire_time(None, START - timedelta(days=2)) is None
 
     def test_jitter(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -521,3 +532,127 @@ class TestReprs:
     def test_repr_utc(self) -> None:
         trigger = IntervalTrigger(seconds=5, start_date="2009-11-06 10:00:00", timezone="UTC")
         assert repr(trigger).endswith("start_date='2009-11-06 10:00:00 UTC', timezone='UTC')>")
+
+
+class TestValidation:
+    """Bad arguments and damaged states are refused with messages naming them (issue 8)."""
+
+    @pytest.mark.parametrize("unit", ["weeks", "days", "hours", "minutes", "seconds"])
+    @pytest.mark.parametrize("value", [-1, -0.5, float("inf"), float("nan")])
+    def test_negative_or_non_finite_counts_are_refused(self, unit: str, value: float) -> None:
+        with pytest.raises(ValueError) as exc:
+            IntervalTrigger(**{unit: value}, start_date=START)  # type: ignore[arg-type]
+        assert str(exc.value) == (
+            f"IntervalTrigger: {unit} must be a finite number >= 0, got {value!r}"
+        )
+
+    @pytest.mark.parametrize("value", ["x", None, [1], True])
+    def test_non_numeric_counts_are_type_errors(self, value: object) -> None:
+        with pytest.raises(
+            TypeError,
+            match=rf"IntervalTrigger: minutes must be a number, got {re.escape(repr(value))}",
+        ):
+            IntervalTrigger(minutes=value, start_date=START)  # type: ignore[arg-type]
+
+    def test_too_long_an_interval_names_the_unit_value_and_maximum(self) -> None:
+        with pytest.raises(
+            ValueError, match=r"days=1000000000 is too long: at most 999999999 days"
+        ):
+            IntervalTrigger(days=10**9, start_date=START)
+        with pytest.raises(ValueError, match=r"\(weeks=142857142, days=999999999\) is too long"):
+            IntervalTrigger(weeks=142857142, days=999999999, start_date=START)
+
+    def test_an_interval_too_long_for_a_default_start_date_is_a_value_error(
+        self, clock: FrozenClock
+    ) -> None:
+        with pytest.raises(ValueError, match="past the year 9999"):
+            IntervalTrigger(days=999999999)
+
+    def test_the_schedule_ends_instead_of_overflowing_past_the_year_9999(self) -> None:
+        trigger = IntervalTrigger(days=999999, start_date=START)
+        previous = datetime(7485, 5, 26, 10, tzinfo=BERLIN)  # the last fire time before 9999
+        assert trigger.get_next_fire_time(START, START) == datetime(4747, 7, 1, 10, tzinfo=BERLIN)
+        assert trigger.get_next_fire_time(previous, previous) is None
+
+    @pytest.mark.parametrize(
+        "counts", [{}, {"seconds": 0}, {"seconds": 1e-9}, {"minutes": 0, "seconds": 1e-7}]
+    )
+    def test_an_empty_interval_becomes_one_second_with_a_warning(
+        self, counts: dict[str, float], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level("WARNING", logger="quartzite.triggers.interval")
+        trigger = IntervalTrigger(**counts, start_date=START)  # type: ignore[arg-type]
+        assert trigger.interval == timedelta(seconds=1)
+        assert trigger.interval_length == 1
+        [record] = caplog.records
+        assert record.name == "quartzite.triggers.interval"
+        assert record.levelname == "WARNING"
+        assert "using 1 second instead" in record.getMessage()
+        for unit, count in counts.items():
+            if count:
+                assert f"{unit}={count!r}" in record.getMessage()
+
+    def test_one_microsecond_is_kept_without_a_warning(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        trigger = IntervalTrigger(seconds=1e-6, start_date=START)
+        assert trigger.interval == timedelta(microseconds=1)
+        assert trigger.get_next_fire_time(START, START) == START + timedelta(microseconds=1)
+        assert not caplog.records
+
+    @pytest.mark.parametrize("jitter", [-5, -0.1, float("inf"), float("nan")])
+    def test_bad_jitter_values_are_refused(self, jitter: float) -> None:
+        with pytest.raises(ValueError, match="IntervalTrigger: jitter must be None or a finite"):
+            IntervalTrigger(seconds=1, start_date=START, jitter=jitter)
+
+    @pytest.mark.parametrize("jitter", ["x", True, [1]])
+    def test_non_numeric_jitter_is_a_type_error(self, jitter: object) -> None:
+        with pytest.raises(
+            TypeError,
+            match=rf"jitter must be None or a number of seconds, got {re.escape(repr(jitter))}",
+        ):
+            IntervalTrigger(seconds=1, start_date=START, jitter=jitter)  # type: ignore[arg-type]
+
+    def test_zero_jitter_is_accepted(self) -> None:
+        trigger = IntervalTrigger(seconds=1, start_date=START, jitter=0)
+        assert trigger.get_next_fire_time(None, START) == START
+
+    def test_bad_start_date_text_names_the_argument(self) -> None:
+        with pytest.raises(ValueError, match=r"^Invalid date string") as exc:
+            IntervalTrigger(seconds=1, start_date="yesterday", timezone=BERLIN)
+        assert "start_date" in str(exc.value) and "'yesterday'" in str(exc.value)
+
+    def test_an_end_date_without_a_start_date_may_be_in_the_past(self, clock: FrozenClock) -> None:
+        trigger = IntervalTrigger(seconds=5, end_date=datetime(2000, 1, 1, tzinfo=UTC))
+        assert trigger.get_next_fire_time(None, clock.now(UTC)) is None
+
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            (
+                {"interval": timedelta(0)},
+                "interval must be a positive timedelta, got datetime.timedelta(0)",
+            ),
+            ({"interval": timedelta(seconds=-1)}, "interval must be a positive timedelta"),
+            ({"interval": 5}, "interval must be a positive timedelta, got 5"),
+            ({"jitter": -5}, "jitter must be None or a finite number >= 0, got -5"),
+            ({"jitter": "x"}, "jitter must be None or a number of seconds, got 'x'"),
+            ({"timezone": 5}, "timezone 5 is not a time zone"),
+            ({"start_date": None}, "start_date must be an aware datetime, got None"),
+            ({"start_date": datetime(2030, 1, 1)}, "start_date must be an aware datetime"),
+            ({"end_date": "2030-01-01"}, "end_date must be an aware datetime or None"),
+            ({"version": "2"}, "version must be an integer, got '2'"),
+        ],
+    )
+    def test_a_damaged_state_is_refused(self, change: dict[str, object], message: str) -> None:
+        state = IntervalTrigger(seconds=5, start_date=START).__getstate__()
+        state.update(change)
+        trigger = IntervalTrigger.__new__(IntervalTrigger)
+        with pytest.raises(ValueError) as exc:
+            trigger.__setstate__(state)
+        assert str(exc.value).startswith("Cannot restore a IntervalTrigger from this state: ")
+        assert message in str(exc.value)
+
+    def test_a_state_that_is_not_a_dict_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="expected a dict, got list"):
+            IntervalTrigger.__new__(IntervalTrigger).__setstate__([1, 2, 3])

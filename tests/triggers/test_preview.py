@@ -98,3 +98,15 @@ class _Stuck(DateTrigger):
 def test_stops_on_a_trigger_that_does_not_advance():
     trigger = _Stuck(datetime(2024, 1, 3, tzinfo=UTC))
     assert len(list(next_fire_times(trigger, datetime(2024, 1, 1, tzinfo=UTC), 5))) == 1
+
+
+@pytest.mark.parametrize("count", ["3", 2.0, True])
+def test_a_count_that_is_not_an_int_is_a_type_error(count: object) -> None:
+    trigger = DateTrigger(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    with pytest.raises(TypeError, match="count must be an int or None, got"):
+        list(next_fire_times(trigger, datetime(2029, 1, 1, tzinfo=timezone.utc), count))  # type: ignore[arg-type]
+
+
+def test_something_that_is_not_a_trigger_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"trigger must be a trigger, got 'cron' \(str\)"):
+        list(next_fire_times("cron", datetime(2029, 1, 1, tzinfo=timezone.utc)))  # type: ignore[arg-type]

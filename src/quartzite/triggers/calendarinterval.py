@@ -3,14 +3,72 @@
 from __future__ import annotations
 
 from datetime import MAXYEAR, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Tuple, Type
 
 from tzlocal import get_localzone
 
-from ..util import UTC, asdate, astimezone, timezone_repr
-from .base import BaseTrigger, check_state_version
+from ..util import UTC, timezone_repr
+from .base import (
+    BaseTrigger,
+    check_jitter,
+    check_state_jitter,
+    check_state_timezone,
+    check_state_version,
+    state_error,
+    zone_argument,
+)
 
 __all__ = ("CalendarIntervalTrigger",)
+
+_OWNER = "CalendarIntervalTrigger"
+# Beyond these, every step lands past the year 9999 (or out of a timedelta's range).
+_MAX_COUNTS = {"years": MAXYEAR, "months": MAXYEAR * 12, "weeks": timedelta.max.days // 7}
+_MAX_COUNTS["days"] = timedelta.max.days
+_TIME_LIMITS = {"hour": 23, "minute": 59, "second": 59}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+Problem = Tuple[Type[Exception], str]
+
+
+def _check_count(unit: str, count: Any) -> Problem | None:
+    """Return what is wrong with one interval count (error type, text), or ``None``."""
+    if not _is_int(count):
+        return TypeError, f"{unit} must be an integer, got {count!r} ({type(count).__name__})"
+    if count < 0:
+        return ValueError, f"{unit} must be an integer >= 0, got {count!r}"
+    if count > _MAX_COUNTS[unit]:
+        return ValueError, f"{unit}={count!r} is too long: at most {_MAX_COUNTS[unit]} {unit}"
+    return None
+
+
+def _check_time_part(unit: str, value: Any) -> Problem | None:
+    """Return what is wrong with the hour, minute or second of the time of day, if anything."""
+    if not _is_int(value):
+        return TypeError, f"{unit} must be an integer, got {value!r} ({type(value).__name__})"
+    if not 0 <= value <= _TIME_LIMITS[unit]:
+        return ValueError, f"{unit} must be between 0 and {_TIME_LIMITS[unit]}, got {value!r}"
+    return None
+
+
+def _as_date(value: Any, name: str) -> date | None:
+    """Read a ``start_date``/``end_date`` argument: a date or ISO 8601 date text."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{_OWNER}: {name} must be an ISO 8601 date such as '2030-01-31', got {value!r}"
+            ) from None
+    raise TypeError(
+        f"{_OWNER}: {name} must be a date or ISO 8601 date text, got {value!r} "
+        f"({type(value).__name__})"
+    )
 
 
 class CalendarIntervalTrigger(BaseTrigger):
@@ -26,18 +84,20 @@ class CalendarIntervalTrigger(BaseTrigger):
     Without a previous fire time, the first fire time is on ``start_date``, even if that is in
     the past.
 
-    :param years: number of years to wait
-    :param months: number of months to wait
-    :param weeks: number of weeks to wait
-    :param days: number of days to wait
-    :param hour: hour to fire at
-    :param minute: minute to fire at
-    :param second: second to fire at
+    :param years: whole years between two fire dates (an integer >= 0)
+    :param months: whole months between two fire dates
+    :param weeks: whole weeks between two fire dates
+    :param days: whole days between two fire dates
+    :param hour: the hour of the time of day (0-23)
+    :param minute: the minute of the time of day (0-59)
+    :param second: the second of the time of day (0-59)
     :param start_date: first date to fire on (a date or ISO 8601 date string; default: today)
-    :param end_date: last possible date to fire on
+    :param end_date: no fire date after this one (inclusive)
     :param timezone: time zone of the time of day (default: the local time zone)
-    :param jitter: delay the job execution by up to ``jitter`` seconds at random
-    :raises ValueError: if the interval is empty or ``end_date`` is before ``start_date``
+    :param jitter: a random delay of up to this many seconds added to each fire time
+    :raises TypeError: for a count, time of day part or date of the wrong type
+    :raises ValueError: if the interval is empty, a value is out of range, or ``end_date`` is
+        before ``start_date``
     """
 
     __slots__ = (
@@ -67,20 +127,33 @@ class CalendarIntervalTrigger(BaseTrigger):
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
     ) -> None:
-        self.timezone: tzinfo = astimezone(timezone or get_localzone())  # type: ignore[assignment]
+        self.timezone: tzinfo = zone_argument(timezone or get_localzone())
+        counts = {"years": years, "months": months, "weeks": weeks, "days": days}
+        problems = [_check_count(unit, count) for unit, count in counts.items()]
+        problems += [
+            _check_time_part(unit, value)
+            for unit, value in (("hour", hour), ("minute", minute), ("second", second))
+        ]
+        for problem in problems:
+            if problem:
+                raise problem[0](f"{_OWNER}: {problem[1]}")
         self.years = years
         self.months = months
         self.weeks = weeks
         self.days = days
-        self.start_date: date = asdate(start_date) or date.today()
-        self.end_date: date | None = asdate(end_date)
-        self.jitter = jitter
+        self.start_date: date = _as_date(start_date, "start_date") or date.today()
+        self.end_date: date | None = _as_date(end_date, "end_date")
+        self.jitter = check_jitter(_OWNER, jitter)
         self._time = time(hour, minute, second, tzinfo=self.timezone)
 
         if self.years == self.months == self.weeks == self.days == 0:
             raise ValueError("interval must be at least 1 day long")
         if self.end_date and self.start_date > self.end_date:
-            raise ValueError("end_date cannot be earlier than start_date")
+            # The contract's message, then the two dates.
+            raise ValueError(
+                "end_date cannot be earlier than start_date "
+                f"(end_date={self.end_date}, start_date={self.start_date})"
+            )
 
     def _following_date(self, previous: date) -> date | None:
         """The date after ``previous`` in the schedule (``None`` past the year 9999)."""
@@ -163,13 +236,37 @@ class CalendarIntervalTrigger(BaseTrigger):
         }
 
     def __setstate__(self, state: Any) -> None:
-        state = check_state_version(state, type(self), 1)
-        self.years, self.months, self.weeks, self.days = state["interval"]
-        self.start_date = state["start_date"]
-        self.end_date = state["end_date"]
-        self.timezone = astimezone(state["timezone"])  # type: ignore[assignment]
-        self.jitter = state.get("jitter")
-        hour, minute, second = state["time"]
+        cls = type(self)
+        state = check_state_version(state, cls, 1)
+        interval = state.get("interval")
+        if not isinstance(interval, (list, tuple)) or len(interval) != 4:
+            raise state_error(
+                cls, f"interval must be [years, months, weeks, days], got {interval!r}"
+            )
+        for unit, count in zip(("years", "months", "weeks", "days"), interval):
+            problem = _check_count(unit, count)
+            if problem:
+                raise state_error(cls, problem[1])
+        if not any(interval):
+            raise state_error(cls, "the interval is empty (all of years, months, weeks, days 0)")
+        time_of_day = state.get("time")
+        if not isinstance(time_of_day, (list, tuple)) or len(time_of_day) != 3:
+            raise state_error(cls, f"time must be [hour, minute, second], got {time_of_day!r}")
+        for unit, value in zip(("hour", "minute", "second"), time_of_day):
+            problem = _check_time_part(unit, value)
+            if problem:
+                raise state_error(cls, problem[1])
+        start_date, end_date = state.get("start_date"), state.get("end_date")
+        if not isinstance(start_date, date):
+            raise state_error(cls, f"start_date must be a date, got {start_date!r}")
+        if end_date is not None and not isinstance(end_date, date):
+            raise state_error(cls, f"end_date must be a date or None, got {end_date!r}")
+        self.years, self.months, self.weeks, self.days = interval
+        self.start_date = start_date
+        self.end_date = end_date
+        self.timezone = check_state_timezone(cls, state.get("timezone"))
+        self.jitter = check_state_jitter(cls, state.get("jitter"))
+        hour, minute, second = time_of_day
         self._time = time(hour, minute, second, tzinfo=self.timezone)
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, List, Sequence
 
 from ..util import UTC, obj_to_ref, ref_to_obj
-from .base import BaseTrigger, check_state_version
+from .base import BaseTrigger, check_jitter, check_state_jitter, check_state_version, state_error
 
 __all__ = ("AndTrigger", "BaseCombiningTrigger", "OrTrigger")
 
@@ -29,8 +29,22 @@ class BaseCombiningTrigger(BaseTrigger):
     __slots__ = ("jitter", "triggers")
 
     def __init__(self, triggers: Sequence[BaseTrigger], jitter: float | None = None) -> None:
+        owner = type(self).__name__
+        if isinstance(triggers, (str, bytes, BaseTrigger)) or not isinstance(triggers, Sequence):
+            raise TypeError(
+                f"{owner}: triggers must be a list of triggers, got {triggers!r} "
+                f"({type(triggers).__name__})"
+            )
+        if not triggers:
+            raise ValueError(f"{owner}: triggers must hold at least one trigger, got an empty list")
+        for position, trigger in enumerate(triggers):
+            if not isinstance(trigger, BaseTrigger):
+                raise TypeError(
+                    f"{owner}: triggers[{position}] must be a trigger (a BaseTrigger instance), "
+                    f"got {trigger!r} ({type(trigger).__name__})"
+                )
         self.triggers = triggers
-        self.jitter = jitter
+        self.jitter = check_jitter(owner, jitter)
 
     def _jittered(self, fire_time: datetime, now: datetime) -> datetime | None:
         if not self.jitter:
@@ -49,19 +63,56 @@ class BaseCombiningTrigger(BaseTrigger):
         }
 
     def __setstate__(self, state: Any) -> None:
-        state = check_state_version(state, type(self), 1)
-        self.jitter = state.get("jitter")
+        cls = type(self)
+        state = check_state_version(state, cls, 1)
+        entries = _state_triggers(cls, state)
         triggers: List[BaseTrigger] = []
-        for class_ref, trigger_state in state["triggers"]:
+        for position, entry in enumerate(entries):
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2):
+                raise state_error(
+                    cls, f"triggers[{position}] must be a (class reference, state) pair"
+                )
+            class_ref, trigger_state = entry
             trigger_class = ref_to_obj(class_ref)
+            if not (isinstance(trigger_class, type) and issubclass(trigger_class, BaseTrigger)):
+                raise state_error(
+                    cls, f"triggers[{position}] names {class_ref!r}, which is not a trigger class"
+                )
             trigger = trigger_class.__new__(trigger_class)
             trigger.__setstate__(trigger_state)
             triggers.append(trigger)
+        self.jitter = check_state_jitter(cls, state.get("jitter"))
         self.triggers = triggers
+
+    def _json_state(self) -> dict[str, Any]:
+        """The state with the combined triggers themselves in place of their pickled states
+        (the JSON serializer writes each one with its own class and JSON state)."""
+        return {"version": 1, "triggers": list(self.triggers), "jitter": self.jitter}
+
+    @classmethod
+    def _from_json_state(cls, state: dict[str, Any]) -> BaseTrigger:
+        state = check_state_version(state, cls, 1)
+        triggers = _state_triggers(cls, state)
+        for position, trigger in enumerate(triggers):
+            if not isinstance(trigger, BaseTrigger):
+                raise state_error(
+                    cls, f"triggers[{position}] is a {type(trigger).__name__}, not a trigger"
+                )
+        combined = cls.__new__(cls)
+        combined.triggers = list(triggers)
+        combined.jitter = check_state_jitter(cls, state.get("jitter"))
+        return combined
 
     def __repr__(self) -> str:
         jitter = f", jitter={self.jitter}" if self.jitter else ""
         return f"<{self.__class__.__name__}({self.triggers}{jitter})>"
+
+
+def _state_triggers(cls: type, state: dict[str, Any]) -> list[Any]:
+    triggers = state.get("triggers")
+    if not isinstance(triggers, (list, tuple)) or not triggers:
+        raise state_error(cls, f"triggers must be a non-empty list, got {triggers!r}")
+    return list(triggers)
 
 
 class AndTrigger(BaseCombiningTrigger):

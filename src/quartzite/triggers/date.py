@@ -7,17 +7,29 @@ from typing import Any
 
 from tzlocal import get_localzone
 
-from ..util import astimezone, convert_to_datetime, datetime_repr
-from .base import BaseTrigger, check_state_version
+from ..util import datetime_repr
+from .base import (
+    BaseTrigger,
+    check_state_datetime,
+    check_state_version,
+    convert_date_argument,
+    zone_argument,
+)
 
 __all__ = ("DateTrigger",)
 
 
 class DateTrigger(BaseTrigger):
-    """Triggers once on the given datetime. If ``run_date`` is left empty, the current time is used.
+    """A one-shot schedule: a single fire time, ``run_date``, then nothing more.
 
-    :param run_date: the date/time to run the job at (datetime, date or ISO 8601 string)
-    :param timezone: time zone for ``run_date`` if it doesn't have one already
+    The fire time is given back even when it already lies in the past, so that a job added late
+    still runs once (subject to its misfire grace time).
+
+    :param run_date: when to fire: an aware or naive datetime, a date (midnight), or ISO 8601
+        text; left out, the moment of construction
+    :param timezone: the zone a naive ``run_date`` is read in (default: the local zone)
+    :raises TypeError: if ``run_date`` or ``timezone`` has an unsupported type
+    :raises ValueError: if ``run_date`` is text that is not a date
     """
 
     __slots__ = ("run_date",)
@@ -25,9 +37,9 @@ class DateTrigger(BaseTrigger):
     def __init__(
         self, run_date: datetime | str | None = None, timezone: tzinfo | str | None = None
     ) -> None:
-        tz = astimezone(timezone) or get_localzone()
+        tz = zone_argument(timezone) or get_localzone()
         if run_date is not None:
-            self.run_date = convert_to_datetime(run_date, tz, "run_date")
+            self.run_date = convert_date_argument(run_date, tz, "run_date", "DateTrigger")
         else:
             self.run_date = datetime.now(tz)
 
@@ -41,7 +53,7 @@ class DateTrigger(BaseTrigger):
 
     def __setstate__(self, state: Any) -> None:
         state = check_state_version(state, type(self), 1, single_version=True)
-        self.run_date = state["run_date"]
+        self.run_date = check_state_datetime(type(self), state, "run_date", optional=False)
 
     def __str__(self) -> str:
         return f"date[{datetime_repr(self.run_date)}]"

@@ -38,10 +38,15 @@ def next_fire_times(
         ``timezone`` if it has one, else in UTC)
     :param count: the maximum number of fire times to yield (``None``: no limit)
     :param until: do not yield fire times later than this
+    :raises TypeError: if ``count`` is not an int (or ``None``), or ``trigger`` not a trigger
     :raises ValueError: if ``count`` is negative
     """
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+        raise TypeError(f"count must be an int or None, got {count!r} ({type(count).__name__})")
     if count is not None and count < 0:
         raise ValueError(f"count must not be negative, got {count}")
+    if not isinstance(trigger, BaseTrigger):
+        raise TypeError(f"trigger must be a trigger, got {trigger!r} ({type(trigger).__name__})")
     if start.tzinfo is None:
         start = localize(start, getattr(trigger, "timezone", None) or UTC)
     if until is not None and until.tzinfo is None:
