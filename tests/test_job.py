@@ -174,18 +174,24 @@ class TestConstruction:
     def test_validation_happens_at_construction(
         self, scheduler: DummyScheduler, trigger: DateTrigger
     ) -> None:
-        with pytest.raises(ValueError, match=r"have not been supplied: value$"):
+        with pytest.raises(
+            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        ):
             Job(scheduler, func=needs_one_arg, args=(), kwargs={}, trigger=trigger)
 
 
 class TestModifyValidation:
     def test_id_must_be_string(self, scheduler: DummyScheduler) -> None:
-        with pytest.raises(TypeError, match=r"^id must be a nonempty string$"):
+        with pytest.raises(TypeError, match=r"^id must be a nonempty string, got int: 3$"):
             create_job(scheduler, id=3)
 
     @pytest.mark.parametrize("new_id", ["otherid", "testid"])
     def test_id_cannot_change(self, job: Job, new_id: str) -> None:
-        with pytest.raises(ValueError, match=r"^The job ID may not be changed$"):
+        expected = (
+            "The job ID may not be changed (the job's id is 'testid', the new id "
+            f"'{new_id}'): add a new job with that id and remove this one instead"
+        )
+        with pytest.raises(ValueError, match=rf"^{re.escape(expected)}$"):
             job._modify(id=new_id)
         assert job.id == "testid"
 
@@ -193,6 +199,13 @@ class TestModifyValidation:
         job._modify(func=f"{__name__}:DummyClass.classmeth")
         assert job.func == DummyClass.classmeth
         assert job.func_ref == f"{__name__}:DummyClass.classmeth"
+
+    def test_a_func_string_without_a_colon_is_refused_showing_the_value(self, job: Job) -> None:
+        with pytest.raises(ValueError) as exc:
+            job._modify(func="not a reference")
+        assert str(exc.value) == (
+            "Invalid reference for func: 'not a reference' (expected 'package.module:function')"
+        )
 
     def test_func_bad_reference(self, job: Job) -> None:
         with pytest.raises(LookupError, match=r"could not import module$"):
@@ -218,9 +231,11 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("func", [None, 5, b"module:func"])
     def test_func_not_callable(self, job: Job, func: object) -> None:
-        with pytest.raises(
-            TypeError, match=r"^func must be a callable or a textual reference to one$"
-        ):
+        expected = (
+            f"func must be a callable or a textual reference to one, got {type(func).__name__}: "
+            f"{func!r} (a reference looks like 'package.module:function')"
+        )
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(func=func)
 
     def test_default_name_from_callable(self, scheduler: DummyScheduler) -> None:
@@ -236,12 +251,14 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("args", ["abc", 5, None])
     def test_args_must_be_non_string_iterable(self, job: Job, args: object) -> None:
-        with pytest.raises(TypeError, match=r"^args must be a non-string iterable$"):
+        expected = f"args must be a non-string iterable, got {type(args).__name__}: {args!r}"
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(args=args)
 
     @pytest.mark.parametrize("kwargs", ["abc", [("a", 1)], 5, None])
     def test_kwargs_must_be_mapping(self, job: Job, kwargs: object) -> None:
-        with pytest.raises(TypeError, match=r"^kwargs must be a dict-like object$"):
+        expected = f"kwargs must be a dict-like object, got {type(kwargs).__name__}: {kwargs!r}"
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(kwargs=kwargs)
 
     def test_kwargs_any_mapping(self, scheduler: DummyScheduler) -> None:
@@ -255,13 +272,17 @@ class TestModifyValidation:
 
     def test_args_checked_against_existing_func(self, scheduler: DummyScheduler) -> None:
         job = create_job(scheduler, func=needs_one_arg, args=[1])
-        with pytest.raises(ValueError, match=r"have not been supplied: value$"):
+        with pytest.raises(
+            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        ):
             job._modify(args=[])
         job._modify(args=[], kwargs={"value": 2})
         assert (job.args, job.kwargs) == ([], {"value": 2})
 
     def test_func_checked_against_existing_args(self, job: Job) -> None:
-        with pytest.raises(ValueError, match=r"have not been supplied: value$"):
+        with pytest.raises(
+            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        ):
             job._modify(func=needs_one_arg)
         assert job.func is dummyfunc
 
@@ -269,12 +290,14 @@ class TestModifyValidation:
         with pytest.raises(ValueError) as exc:
             create_job(scheduler, func=add, args=[1], kwargs={"c": 1})
         assert str(exc.value) == (
-            "The target callable does not accept the following keyword arguments: c"
+            "The target callable does not accept the following keyword arguments: c "
+            "(job function: add)"
         )
 
     @pytest.mark.parametrize("name", ["", None, 5, b"name"])
     def test_name_must_be_nonempty_string(self, job: Job, name: object) -> None:
-        with pytest.raises(TypeError, match=r"^name must be a nonempty string$"):
+        expected = f"name must be a nonempty string, got {type(name).__name__}: {name!r}"
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(name=name)
 
     @pytest.mark.parametrize("value", [None, 1, 3600])
@@ -284,9 +307,11 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [0, -1, 1.5, "5"])
     def test_misfire_grace_time_invalid(self, job: Job, value: object) -> None:
-        with pytest.raises(
-            TypeError, match=r"^misfire_grace_time must be either None or a positive integer$"
-        ):
+        expected = (
+            "misfire_grace_time must be either None or a positive integer, got "
+            f"{type(value).__name__}: {value!r} (seconds a run may start late; None: no limit)"
+        )
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(misfire_grace_time=value)
 
     @pytest.mark.parametrize(
@@ -298,7 +323,10 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [0, -1, None, "1", 1.0])
     def test_max_instances_invalid(self, job: Job, value: object) -> None:
-        with pytest.raises(TypeError, match=r"^max_instances must be a positive integer$"):
+        expected = (
+            f"max_instances must be a positive integer, got {type(value).__name__}: {value!r}"
+        )
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(max_instances=value)
 
     def test_max_instances_valid(self, job: Job) -> None:
@@ -308,7 +336,9 @@ class TestModifyValidation:
     @pytest.mark.parametrize(("value", "typename"), [("date", "str"), (None, "NoneType")])
     def test_trigger_must_be_trigger(self, job: Job, value: object, typename: str) -> None:
         with pytest.raises(
-            TypeError, match=rf"^Expected a trigger instance, got {typename} instead$"
+            TypeError,
+            match=rf"^Expected a trigger instance, got {typename} instead: "
+            rf"{re.escape(repr(value))} ",
         ):
             job._modify(trigger=value)
 
@@ -325,7 +355,11 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [None, 1])
     def test_executor_must_be_string(self, job: Job, value: object) -> None:
-        with pytest.raises(TypeError, match=r"^executor must be a string$"):
+        expected = (
+            f"executor must be a string, got {type(value).__name__}: {value!r} "
+            "(the executor's alias)"
+        )
+        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
             job._modify(executor=value)
 
     def test_next_run_time_aware(self, job: Job) -> None:
@@ -369,7 +403,7 @@ class TestModifyValidation:
         assert job.name == "dummyname"
 
     def test_all_or_nothing(self, job: Job) -> None:
-        with pytest.raises(TypeError, match=r"^executor must be a string$"):
+        with pytest.raises(TypeError, match=r"^executor must be a string, got int: 5 "):
             job._modify(
                 name="changed",
                 func=add,
@@ -388,7 +422,7 @@ class TestModifyValidation:
         assert job.executor == "default"
 
     def test_all_or_nothing_next_run_time(self, job: Job) -> None:
-        with pytest.raises(ValueError, match=r"^Invalid date string$"):
+        with pytest.raises(ValueError, match=r"^Invalid date string for next_run_time: 'tomorrow'"):
             job._modify(name="changed", next_run_time="tomorrow")
         assert job.name == "dummyname"
         assert job.next_run_time is None

@@ -6,6 +6,7 @@ import copy
 import functools
 import inspect
 import pickle
+import re
 import string
 import sys
 import types
@@ -341,8 +342,9 @@ class TestConvertToDatetime:
             "2009-08-01 05:06:07 ",
         ],
     )
-    def test_invalid_string(self, text: str) -> None:
-        with pytest.raises(ValueError, match=r"^Invalid date string$"):
+    def test_invalid_string_is_refused_naming_the_argument_and_value(self, text: str) -> None:
+        expected = f"Invalid date string for x: {text!r} (expected YYYY-MM-DD"
+        with pytest.raises(ValueError, match=f"^{re.escape(expected)}"):
             convert_to_datetime(text, BERLIN, "x")
 
     def test_out_of_range_string(self) -> None:

@@ -1,4 +1,12 @@
-"""Event codes (bit flags) and the event objects passed to scheduler listeners."""
+"""What listeners receive: one bit-flag code per kind of event, and the event records.
+
+Codes are distinct powers of two so that a listener's mask can OR several together
+(``EVENT_JOB_EXECUTED | EVENT_JOB_ERROR``). The records form a small hierarchy by subject: the
+scheduler and its components (:class:`SchedulerEvent`), one job (:class:`JobEvent`), the
+hand-over of a job to its executor (:class:`JobSubmissionEvent`), the outcome of one run
+(:class:`JobExecutionEvent`) and the quarantine of an unreadable stored job
+(:class:`JobQuarantineEvent`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ __all__ = (
     "EVENT_JOB_MAX_INSTANCES",
     "EVENT_JOB_MISSED",
     "EVENT_JOB_MODIFIED",
+    "EVENT_JOB_QUARANTINED",
     "EVENT_JOB_REMOVED",
     "EVENT_JOB_SUBMITTED",
     "EVENT_SCHEDULER_PAUSED",
@@ -26,6 +35,7 @@ __all__ = (
     "EVENT_SCHEDULER_STARTED",
     "JobEvent",
     "JobExecutionEvent",
+    "JobQuarantineEvent",
     "JobSubmissionEvent",
     "SchedulerEvent",
 )
@@ -76,10 +86,10 @@ EVENT_JOB_QUARANTINED = 2**17
 
 
 class SchedulerEvent:
-    """An event that concerns the scheduler itself.
+    """Something happened to the scheduler or to one of its components.
 
-    :ivar code: the type code of this event
-    :ivar alias: alias of the job store or executor that was added or removed (if applicable)
+    ``code`` is one of the ``EVENT_*`` flags. ``alias`` names the executor or job store that was
+    added or removed (and the store emptied by ``remove_all_jobs``); it is ``None`` otherwise.
     """
 
     def __init__(self, code: int, alias: str | None = None) -> None:
@@ -91,10 +101,10 @@ class SchedulerEvent:
 
 
 class JobEvent(SchedulerEvent):
-    """An event that concerns a job.
+    """Something happened to one job: added, modified or removed.
 
-    :ivar job_id: identifier of the job in question
-    :ivar jobstore: alias of the job store containing the job in question
+    ``job_id`` is the job's id and ``jobstore`` the alias of the store holding it; ``alias`` is
+    always ``None`` on job events.
     """
 
     def __init__(self, code: int, job_id: str, jobstore: str | None) -> None:
@@ -107,9 +117,9 @@ class JobEvent(SchedulerEvent):
 
 
 class JobSubmissionEvent(JobEvent):
-    """An event that concerns the submission of a job to its executor.
+    """A due job was handed to its executor, or refused because too many runs were going on.
 
-    :ivar scheduled_run_times: the run times the job was (or would have been) submitted for
+    ``scheduled_run_times`` lists the run times of that hand-over (one when the job coalesces).
     """
 
     def __init__(
@@ -123,12 +133,11 @@ class JobSubmissionEvent(JobEvent):
 
 
 class JobExecutionEvent(JobEvent):
-    """An event that concerns the running of a job within its executor.
+    """The outcome of one run: it returned, it raised, or it started too late and was skipped.
 
-    :ivar scheduled_run_time: the time when the job was scheduled to be run
-    :ivar retval: the return value of the successfully executed job
-    :ivar exception: the exception raised by the job
-    :ivar traceback: a formatted traceback for the exception
+    ``scheduled_run_time`` is the run time this outcome belongs to. On success ``retval`` holds
+    what the function returned; on failure ``exception`` holds the exception and ``traceback``
+    its traceback already formatted as text (the frames themselves are not kept alive).
     """
 
     def __init__(
@@ -152,10 +161,10 @@ class JobExecutionEvent(JobEvent):
 
 
 class JobQuarantineEvent(JobEvent):
-    """A job store could not restore a stored job and moved its raw state to its quarantine.
+    """A stored job could not be restored, so its store set the raw state aside and dropped it.
 
-    :ivar error: the error that restoring the job raised (``"ExceptionType: message"``)
-    :ivar quarantine: where the raw state was moved (e.g. the quarantine table or key name)
+    ``error`` says why restoring failed (``"ExceptionType: message"``); ``quarantine`` says where
+    the raw state now is (the quarantine table or key), so it can be inspected or repaired.
     """
 
     def __init__(

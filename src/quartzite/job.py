@@ -1,4 +1,14 @@
-"""The Job: one scheduled call of a function, as data that a job store can keep."""
+"""The Job: one scheduled call of a function, held as plain data that a job store can persist.
+
+A job carries what to call (``func``, ``args``, ``kwargs``), when (``trigger`` and the stored
+``next_run_time``), and how runs are handled (``executor``, ``max_instances``, ``coalesce``,
+``misfire_grace_time``). Its methods are shortcuts to the scheduler that owns it; the schedule
+arithmetic itself lives in :mod:`quartzite._schedule`.
+
+Every change goes through ``Job._modify``, which checks each field with the rule in
+``_FIELD_RULES`` (the callable and its arguments are checked together) and applies the changes
+only once all of them passed. The pickled state is laid out by ``_STATE_LAYOUT``.
+"""
 
 from __future__ import annotations
 
@@ -18,45 +28,136 @@ from .util import (
 )
 
 if TYPE_CHECKING:
-    from .schedulers.base import BaseScheduler
+    from ._protocols import SchedulerLike
 
 __all__ = ("Job",)
 
-_MODIFIABLE_ORDER = (
-    "id",
-    "func",
-    "args",
-    "kwargs",
-    "name",
-    "misfire_grace_time",
-    "coalesce",
-    "max_instances",
-    "trigger",
-    "executor",
-    "next_run_time",
+# ``Job._modify`` checks the id, then these three together, then ``_FIELD_RULES`` in order, then
+# next_run_time: the contract's order, which decides the error a change with several bad fields
+# reports.
+_CALL_FIELDS = frozenset(("func", "args", "kwargs"))
+
+# Pickled state, version 1: each key and the attribute it is read from / written to. The keys and
+# their order are the contract's, so states written by either implementation load in the other.
+_STATE_VERSION = 1
+_STATE_LAYOUT = (
+    ("id", "id"),
+    ("func", "func_ref"),
+    ("trigger", "trigger"),
+    ("executor", "executor"),
+    ("args", "args"),
+    ("kwargs", "kwargs"),
+    ("name", "name"),
+    ("misfire_grace_time", "misfire_grace_time"),
+    ("coalesce", "coalesce"),
+    ("max_instances", "max_instances"),
+    ("next_run_time", "next_run_time"),
 )
 
 
+def _shown(value: Any) -> str:
+    """``"TYPE: REPR"``, the detail our validation errors append to the contract's message."""
+    return f"{type(value).__name__}: {value!r}"
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and value > 0
+
+
+def _check_name(value: Any) -> str:
+    if isinstance(value, str) and value:
+        return value
+    raise TypeError(f"name must be a nonempty string, got {_shown(value)}")
+
+
+def _check_misfire_grace_time(value: Any) -> int | None:
+    if value is None or _is_positive_int(value):
+        return value
+    raise TypeError(
+        "misfire_grace_time must be either None or a positive integer, got "
+        f"{_shown(value)} (seconds a run may start late; None: no limit)"
+    )
+
+
+def _check_coalesce(value: Any) -> bool:
+    # The contract takes any value for its truth (APScheduler does the same): no error here.
+    return bool(value)
+
+
+def _check_max_instances(value: Any) -> int:
+    if _is_positive_int(value):
+        return value
+    raise TypeError(f"max_instances must be a positive integer, got {_shown(value)}")
+
+
+def _check_trigger(value: Any) -> BaseTrigger:
+    if isinstance(value, BaseTrigger):
+        return value
+    raise TypeError(
+        f"Expected a trigger instance, got {type(value).__name__} instead: {value!r} (build one "
+        "from quartzite.triggers, or pass an alias such as 'interval' to add_job)"
+    )
+
+
+def _check_executor(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"executor must be a string, got {_shown(value)} (the executor's alias)")
+
+
+# Fields checked on their own, each by one rule returning the value to store.
+_FIELD_RULES: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("name", _check_name),
+    ("misfire_grace_time", _check_misfire_grace_time),
+    ("coalesce", _check_coalesce),
+    ("max_instances", _check_max_instances),
+    ("trigger", _check_trigger),
+    ("executor", _check_executor),
+)
+
+
+def _resolve_func_ref(ref: str) -> Any:
+    try:
+        return ref_to_obj(ref)
+    except ValueError as exc:  # no colon: keep the contract's message, show the value
+        raise ValueError(f"{exc} for func: {ref!r} (expected 'package.module:function')") from None
+
+
+def _check_args(args: Any) -> None:
+    # Lists and tuples are nearly always what is given: test them by exact type first, which is
+    # much cheaper than the ABC checks.
+    if type(args) in (tuple, list):
+        return
+    if isinstance(args, str) or not isinstance(args, Iterable):
+        raise TypeError(f"args must be a non-string iterable, got {_shown(args)}")
+
+
+def _check_kwargs(kwargs: Any) -> None:
+    if type(kwargs) is dict:
+        return
+    if isinstance(kwargs, str) or not isinstance(kwargs, Mapping):
+        raise TypeError(f"kwargs must be a dict-like object, got {_shown(kwargs)}")
+
+
 class Job:
-    """A scheduled call: the options given when scheduling a callable, and its current schedule.
+    """One scheduled call: the callable with its arguments, its trigger, and its run options.
 
-    Jobs are created by the scheduler (:meth:`~quartzite.schedulers.base.BaseScheduler.add_job`);
-    never instantiate this class directly.
+    The scheduler creates jobs (``add_job`` / ``scheduled_job``) and hands them out; build them
+    through it rather than directly. Attributes, all set by the scheduler and changed only
+    through :meth:`modify` (or the scheduler's ``modify_job``):
 
-    :var str id: the unique identifier of this job
-    :var str name: the description of this job
-    :var func: the callable to execute
-    :var tuple|list args: positional arguments to the callable
-    :var dict kwargs: keyword arguments to the callable
-    :var bool coalesce: whether to only run the job once when several run times are due
-    :var trigger: the trigger object that controls the schedule of this job
-    :var str executor: the name of the executor that will run this job
-    :var int misfire_grace_time: the time (in seconds) how much this job's execution is allowed to
-        be late (``None`` means "allow the job to run no matter how late it is")
-    :var int max_instances: the maximum number of concurrently executing instances allowed
-    :var datetime.datetime next_run_time: the next scheduled run time of this job
-
-    .. note:: The ``id`` of a job cannot be changed once it is set.
+    - ``id`` (str): unique within the scheduler; fixed once set.
+    - ``name`` (str): a label for logs and listings; defaults to the callable's name.
+    - ``func``: the callable; ``func_ref`` is its ``"module:qualname"`` reference, or ``None``
+      when it has none (such a job runs, but cannot be stored persistently).
+    - ``args`` (tuple or list) and ``kwargs`` (dict): what ``func`` is called with.
+    - ``trigger``: decides the fire times; ``next_run_time`` is the next one (``None`` while
+      the job is paused).
+    - ``executor`` (str): alias of the executor that runs the job.
+    - ``max_instances`` (int): how many runs of this job may be in progress at once.
+    - ``coalesce`` (bool): when several run times are due together, run only the latest.
+    - ``misfire_grace_time`` (int or None): how many seconds late a run may still start; later
+      runs are reported as missed. ``None`` lets a run start however late it is.
     """
 
     __slots__ = (
@@ -79,7 +180,7 @@ class Job:
 
     if TYPE_CHECKING:
         _jobstore_alias: str | None
-        _scheduler: BaseScheduler | None
+        _scheduler: SchedulerLike | None
         args: tuple[Any, ...]
         coalesce: bool
         executor: str
@@ -93,7 +194,7 @@ class Job:
         next_run_time: datetime | None
         trigger: BaseTrigger
 
-    def __init__(self, scheduler: BaseScheduler | None, id: str | None = None, **kwargs: Any):
+    def __init__(self, scheduler: SchedulerLike | None, id: str | None = None, **kwargs: Any):
         super().__init__()
         self._scheduler = scheduler
         self._jobstore_alias = None
@@ -103,24 +204,21 @@ class Job:
             id = uuid4().hex
         self._modify(id=id, **kwargs)
 
+    # -- shortcuts to the owning scheduler ------------------------------------------------------
+
     def modify(self, **changes: Any) -> Job:
-        """Make the given changes to this job and save it in the associated job store.
+        """Change attributes of this job (the keywords are attribute names) and save it.
 
-        Accepted keyword arguments are the same as the attributes of this class.
-
-        .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.modify_job`
-
-        :return: this job instance
+        Goes through the scheduler's ``modify_job``; returns this job.
         """
         self._require_scheduler().modify_job(self.id, self._jobstore_alias, **changes)
         return self
 
     def reschedule(self, trigger: Any, **trigger_args: Any) -> Job:
-        """Shortcut for switching the trigger on this job.
+        """Replace this job's trigger (an instance, or an alias with its options) and save it.
 
-        .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.reschedule_job`
-
-        :return: this job instance
+        Goes through the scheduler's ``reschedule_job``, which also computes the new next run
+        time; returns this job.
         """
         self._require_scheduler().reschedule_job(
             self.id, self._jobstore_alias, trigger, **trigger_args
@@ -128,203 +226,167 @@ class Job:
         return self
 
     def pause(self) -> Job:
-        """Temporarily suspend the execution of this job.
-
-        .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.pause_job`
-
-        :return: this job instance
-        """
+        """Stop this job from running until :meth:`resume` is called; returns this job."""
         self._require_scheduler().pause_job(self.id, self._jobstore_alias)
         return self
 
     def resume(self) -> Job:
-        """Resume the schedule of this job if previously paused.
+        """Let a paused job run again from its trigger's next fire time; returns this job.
 
-        .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.resume_job`
-
-        :return: this job instance
+        A job whose trigger has no fire time left is removed instead.
         """
         self._require_scheduler().resume_job(self.id, self._jobstore_alias)
         return self
 
     def remove(self) -> None:
-        """Unschedule this job and remove it from its associated job store.
-
-        .. seealso:: :meth:`~quartzite.schedulers.base.BaseScheduler.remove_job`
-        """
+        """Delete this job from its job store; it will not run again."""
         self._require_scheduler().remove_job(self.id, self._jobstore_alias)
 
     @property
     def pending(self) -> bool:
-        """``True`` if the job is waiting for the scheduler to start and add it to a store."""
+        """Whether the job still waits for the scheduler to start and put it in a job store."""
         return self._jobstore_alias is None
 
-    def _require_scheduler(self) -> BaseScheduler:
+    def _require_scheduler(self) -> SchedulerLike:
         scheduler = self._scheduler
         if scheduler is None:
-            raise RuntimeError(f"Job {self.id!r} is not attached to a scheduler")
+            raise RuntimeError(
+                f"Job {self.id!r} is not attached to a scheduler: change it through the "
+                "scheduler that holds it"
+            )
         return scheduler
 
+    # -- schedule ------------------------------------------------------------------------------
+
     def _get_run_times(self, now: datetime) -> list[datetime]:
-        """Compute the scheduled run times between ``next_run_time`` and ``now`` (inclusive)."""
-        run_times: list[datetime] = []
-        next_run_time = self.next_run_time
-        # Compare instants: two aware datetimes sharing a tzinfo are compared by wall time,
-        # which ignores ``fold`` and misorders the repeated hour of a DST change.
-        now_timestamp = now.timestamp()
-        while next_run_time is not None and next_run_time.timestamp() <= now_timestamp:
-            run_times.append(next_run_time)
-            next_run_time = self.trigger.get_next_fire_time(next_run_time, now)
+        """List the run times from ``next_run_time`` up to ``now`` (inclusive), oldest first.
+
+        Not coalesced. Bounded by :data:`quartzite._schedule.MAX_CATCH_UP`: beyond that many,
+        older run times are skipped (see :func:`quartzite._schedule.run_times_until`).
+        """
+        from ._schedule import run_times_until
+
+        run_times, _skipped, _next = run_times_until(
+            self.trigger,
+            self.next_run_time,
+            now,
+            misfire_grace_time=self.misfire_grace_time,
+            job_id=self.id,
+        )
         return run_times
 
+    # -- validation ----------------------------------------------------------------------------
+
     def _modify(self, **changes: Any) -> None:
-        """Validate all ``changes``, then apply them all (or none, if any is invalid)."""
+        """Check every change, then apply them all; if one is invalid, apply none."""
         approved: dict[str, Any] = {}
-
         if "id" in changes:
-            value = changes.pop("id")
-            if not isinstance(value, str):
-                raise TypeError("id must be a nonempty string")
-            if hasattr(self, "id"):
-                raise ValueError("The job ID may not be changed")
-            approved["id"] = value
-
-        if "func" in changes or "args" in changes or "kwargs" in changes:
-            func = changes.pop("func") if "func" in changes else self.func
-            args = changes.pop("args") if "args" in changes else self.args
-            kwargs = changes.pop("kwargs") if "kwargs" in changes else self.kwargs
-
-            if isinstance(func, str):
-                func_ref: str | None = func
-                func = ref_to_obj(func)
-            elif callable(func):
-                try:
-                    func_ref = obj_to_ref(func)
-                except ValueError:
-                    func_ref = None  # the job can run, but not be serialized
-            else:
-                raise TypeError("func must be a callable or a textual reference to one")
-
-            if not hasattr(self, "name") and changes.get("name") is None:
-                changes["name"] = get_callable_name(func)
-
-            # The exact-type checks spare the (slow) ABC checks in the common case.
-            if type(args) not in (tuple, list) and (
-                isinstance(args, str) or not isinstance(args, Iterable)
-            ):
-                raise TypeError("args must be a non-string iterable")
-            if type(kwargs) is not dict and (
-                isinstance(kwargs, str) or not isinstance(kwargs, Mapping)
-            ):
-                raise TypeError("kwargs must be a dict-like object")
-
-            check_callable_args(func, args, kwargs)
-
-            approved["func"] = func
-            approved["func_ref"] = func_ref
-            approved["args"] = args
-            approved["kwargs"] = kwargs
-
-        if "name" in changes:
-            value = changes.pop("name")
-            if not value or not isinstance(value, str):
-                raise TypeError("name must be a nonempty string")
-            approved["name"] = value
-
-        if "misfire_grace_time" in changes:
-            value = changes.pop("misfire_grace_time")
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise TypeError("misfire_grace_time must be either None or a positive integer")
-            approved["misfire_grace_time"] = value
-
-        if "coalesce" in changes:
-            approved["coalesce"] = bool(changes.pop("coalesce"))
-
-        if "max_instances" in changes:
-            value = changes.pop("max_instances")
-            if not isinstance(value, int) or value <= 0:
-                raise TypeError("max_instances must be a positive integer")
-            approved["max_instances"] = value
-
-        if "trigger" in changes:
-            trigger = changes.pop("trigger")
-            if not isinstance(trigger, BaseTrigger):
-                raise TypeError(
-                    f"Expected a trigger instance, got {trigger.__class__.__name__} instead"
-                )
-            approved["trigger"] = trigger
-
-        if "executor" in changes:
-            value = changes.pop("executor")
-            if not isinstance(value, str):
-                raise TypeError("executor must be a string")
-            approved["executor"] = value
-
+            approved["id"] = self._checked_id(changes.pop("id"))
+        if not _CALL_FIELDS.isdisjoint(changes):
+            approved.update(self._checked_call(changes))
+        for field, rule in _FIELD_RULES:
+            if field in changes:
+                approved[field] = rule(changes.pop(field))
         if "next_run_time" in changes:
-            value = changes.pop("next_run_time")
-            scheduler_tz = self._scheduler.timezone if self._scheduler is not None else None
-            approved["next_run_time"] = convert_to_datetime(value, scheduler_tz, "next_run_time")
-
+            zone = self._scheduler.timezone if self._scheduler is not None else None
+            approved["next_run_time"] = convert_to_datetime(
+                changes.pop("next_run_time"), zone, "next_run_time"
+            )
         if changes:
+            # Message fixed by the contract.
             raise AttributeError(
                 "The following are not modifiable attributes of Job: " + ", ".join(changes)
             )
 
-        for key, value in approved.items():
-            setattr(self, key, value)
+        for field, value in approved.items():
+            setattr(self, field, value)
+
+    def _checked_id(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"id must be a nonempty string, got {_shown(value)}")
+        if hasattr(self, "id"):
+            raise ValueError(
+                f"The job ID may not be changed (the job's id is {self.id!r}, the new id "
+                f"{value!r}): add a new job with that id and remove this one instead"
+            )
+        return value
+
+    def _checked_call(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Check the callable and its arguments together (taking the missing ones from the job).
+
+        Pops ``func``, ``args`` and ``kwargs`` from ``changes``; may add a default ``name``.
+        """
+        func, args, kwargs = (
+            changes.pop(field) if field in changes else getattr(self, field)
+            for field in ("func", "args", "kwargs")
+        )
+
+        func_ref: str | None
+        if isinstance(func, str):
+            func_ref, func = func, _resolve_func_ref(func)
+        elif callable(func):
+            try:
+                func_ref = obj_to_ref(func)
+            except ValueError:
+                func_ref = None  # runs fine, but cannot be pickled into a persistent store
+        else:
+            raise TypeError(
+                "func must be a callable or a textual reference to one, got "
+                f"{_shown(func)} (a reference looks like 'package.module:function')"
+            )
+
+        if changes.get("name") is None and not hasattr(self, "name"):
+            changes["name"] = get_callable_name(func)
+        _check_args(args)
+        _check_kwargs(kwargs)
+        try:
+            check_callable_args(func, args, kwargs)
+        except ValueError as exc:
+            # The contract's message, then which function it is about.
+            raise ValueError(f"{exc} (job function: {get_callable_name(func)})") from None
+        return {"func": func, "func_ref": func_ref, "args": args, "kwargs": kwargs}
+
+    # -- pickling ------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
         if not self.func_ref:
+            # Message fixed by the contract.
             raise ValueError(
                 f"This Job cannot be serialized since the reference to its callable ({self.func!r})"
                 " could not be determined. Consider giving a textual reference (module:function "
                 "name) instead."
             )
+        state: dict[str, Any] = {"version": _STATE_VERSION}
+        for key, attribute in _STATE_LAYOUT:
+            state[key] = getattr(self, attribute)
+        state["args"] = self._args_for_state()
+        return state
 
-        # A bound method of an instance is stored as the unbound function plus the instance
-        # as the first positional argument.
-        args = self.args
+    def _args_for_state(self) -> Any:
+        """The arguments to pickle: a bound method's instance becomes the first argument.
+
+        ``func_ref`` then names the plain function (``Class.method``), and the instance travels
+        with the arguments; class methods are left alone, as their reference resolves as is.
+        """
         func = self.func
         if (
             isinstance(func, MethodType)
             and not isinstance(func.__self__, type)
             and obj_to_ref(func) == self.func_ref
         ):
-            args = (func.__self__, *tuple(args))
-
-        return {
-            "version": 1,
-            "id": self.id,
-            "func": self.func_ref,
-            "trigger": self.trigger,
-            "executor": self.executor,
-            "args": args,
-            "kwargs": self.kwargs,
-            "name": self.name,
-            "misfire_grace_time": self.misfire_grace_time,
-            "coalesce": self.coalesce,
-            "max_instances": self.max_instances,
-            "next_run_time": self.next_run_time,
-        }
+            return (func.__self__, *tuple(self.args))
+        return self.args
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("version", 1) > 1:
-            raise ValueError(
-                f"Job has version {state['version']}, but only version 1 can be handled"
-            )
+        version = state.get("version", 1)
+        if version > _STATE_VERSION:
+            # Message fixed by the contract.
+            raise ValueError(f"Job has version {version}, but only version 1 can be handled")
+        for key, attribute in _STATE_LAYOUT:
+            setattr(self, attribute, state[key])
+        self.func = ref_to_obj(self.func_ref)  # type: ignore[arg-type]
 
-        self.id = state["id"]
-        self.func_ref = state["func"]
-        self.func = ref_to_obj(self.func_ref)
-        self.trigger = state["trigger"]
-        self.executor = state["executor"]
-        self.args = state["args"]
-        self.kwargs = state["kwargs"]
-        self.name = state["name"]
-        self.misfire_grace_time = state["misfire_grace_time"]
-        self.coalesce = state["coalesce"]
-        self.max_instances = state["max_instances"]
-        self.next_run_time = state["next_run_time"]
+    # -- identity and display ------------------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Job):
@@ -337,11 +399,10 @@ class Job:
         return f"<Job (id={self.id} name={self.name})>"
 
     def __str__(self) -> str:
-        if hasattr(self, "next_run_time"):
-            if self.next_run_time:
-                status = "next run at: " + datetime_repr(self.next_run_time)
-            else:
-                status = "paused"
-        else:
+        if not hasattr(self, "next_run_time"):
             status = "pending"
+        elif self.next_run_time is None:
+            status = "paused"
+        else:
+            status = f"next run at: {datetime_repr(self.next_run_time)}"
         return f"{self.name} (trigger: {self.trigger}, {status})"

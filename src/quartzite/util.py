@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from functools import partial
+from functools import partial, reduce
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any, Callable, Iterable, Mapping, overload
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
+# The contract (API.md §1) fixes __all__ to APScheduler's 15 names; the other public helpers
+# (datetime_repr, timezone_repr, iscoroutinefunction_partial ...) are importable by name only.
 __all__ = (
     "asbool",
     "asint",
@@ -144,15 +146,18 @@ def convert_to_datetime(input: Any, tz: Any, arg_name: str) -> datetime | None:
     elif isinstance(input, str):
         match = _DATE_REGEX.match(input)
         if not match:
-            raise ValueError("Invalid date string")
+            # "Invalid date string" is the contract's message; the rest is ours.
+            raise ValueError(
+                f"Invalid date string for {arg_name}: {input!r} (expected YYYY-MM-DD, optionally "
+                "followed by HH:MM:SS, a fraction of up to 6 digits, and Z or +HH:MM)"
+            )
         values = match.groupdict()
         tzname = values.pop("timezone")
         if tzname == "Z":
             tz = UTC
-        elif tzname:
-            hours, minutes = (int(part) for part in tzname[1:].split(":"))
-            sign = 1 if tzname[0] == "+" else -1
-            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        elif tzname:  # "+HH:MM" or "-HH:MM"
+            offset = timedelta(hours=int(tzname[1:3]), minutes=int(tzname[4:6]))
+            tz = timezone(-offset if tzname.startswith("-") else offset)
         # Quirk kept from the reference: the fraction is read as a count of microseconds.
         fields = {key: int(value or 0) for key, value in values.items()}
         dt = datetime(
@@ -201,29 +206,34 @@ def timedelta_seconds(delta: timedelta) -> float:
 
 def datetime_ceil(dateval: datetime) -> datetime:
     """Round ``dateval`` up to the next whole second (unchanged when already whole)."""
-    if dateval.microsecond > 0:
-        return datetime_utc_add(dateval, timedelta(seconds=1, microseconds=-dateval.microsecond))
-    return dateval
+    fraction = dateval.microsecond
+    if not fraction:
+        return dateval
+    return datetime_utc_add(dateval, timedelta(microseconds=1_000_000 - fraction))
 
 
 def datetime_utc_add(dateval: datetime, tdelta: timedelta) -> datetime:
     """Add ``tdelta`` as elapsed time (in UTC) rather than wall-clock time."""
-    original_tz = dateval.tzinfo
-    if original_tz is None:
+    zone = dateval.tzinfo
+    if zone is None:
         return dateval + tdelta
-    return (dateval.astimezone(UTC) + tdelta).astimezone(original_tz)
+    moved = dateval.astimezone(UTC) + tdelta
+    return moved.astimezone(zone)
+
+
+_REPR_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
 
 
 def datetime_repr(dateval: datetime | None) -> str:
     """Format a datetime as ``YYYY-MM-DD HH:MM:SS TZ`` (``"None"`` for ``None``)."""
-    return dateval.strftime("%Y-%m-%d %H:%M:%S %Z") if dateval else "None"
+    if not dateval:
+        return "None"
+    return dateval.strftime(_REPR_FORMAT)
 
 
 def timezone_repr(tz: tzinfo) -> str:
     """Return the key of a ``ZoneInfo``, or the ``repr`` of any other time zone."""
-    if isinstance(tz, ZoneInfo):
-        return tz.key
-    return repr(tz)
+    return tz.key if isinstance(tz, ZoneInfo) else repr(tz)
 
 
 def localize(dt: datetime, tzinfo: Any) -> datetime:
@@ -257,26 +267,34 @@ def get_callable_name(func: Callable[..., Any]) -> str:
     raise TypeError(f"Unable to determine a name for {func!r} -- maybe it is not a callable?")
 
 
+# Names that ``get_callable_name`` gives to callables no reference can reach, and what to call
+# them in the error (messages fixed by the contract).
+_UNREACHABLE_NAME_MARKERS = (("<lambda>", "a lambda"), ("<locals>", "a nested function"))
+
+
 def obj_to_ref(obj: Any) -> str:
     """Return the textual reference (``"module:qualname"``) to a module level object.
+
+    Whether the reference resolves back is not checked.
 
     :raises ValueError: for a partial, a lambda or a nested function
     """
     if isinstance(obj, partial):
         raise ValueError("Cannot create a reference to a partial()")
-
     name = get_callable_name(obj)
-    if "<lambda>" in name:
-        raise ValueError("Cannot create a reference to a lambda")
-    if "<locals>" in name:
-        raise ValueError("Cannot create a reference to a nested function")
-
-    module = obj.__self__.__module__ if isinstance(obj, MethodType) else obj.__module__
-    return f"{module}:{name}"
+    for marker, what in _UNREACHABLE_NAME_MARKERS:
+        if marker in name:
+            raise ValueError(f"Cannot create a reference to {what}")
+    # A bound method is found through the object it is bound to, as get_callable_name names it.
+    home = obj.__self__ if isinstance(obj, MethodType) else obj
+    return f"{home.__module__}:{name}"
 
 
 def ref_to_obj(ref: str) -> Any:
     """Resolve a ``"module:qualname"`` reference to the object it names.
+
+    The module part is imported (or taken from :data:`sys.modules`); the part after the colon
+    is followed attribute by attribute, so ``"pkg.mod:Outer.Inner.method"`` works.
 
     :raises TypeError: if ``ref`` is not a string
     :raises ValueError: if it has no ``:``
@@ -284,28 +302,25 @@ def ref_to_obj(ref: str) -> Any:
     """
     if not isinstance(ref, str):
         raise TypeError("References must be strings")
-    if ":" not in ref:
+    module_name, colon, qualname = ref.partition(":")
+    if not colon:
         raise ValueError("Invalid reference")
 
-    modulename, rest = ref.split(":", 1)
+    # ``fromlist`` makes __import__ return the named module itself rather than its top package
+    # (and import a submodule named after the colon, if there is one).
     try:
-        obj = __import__(modulename, fromlist=[rest])
+        module = __import__(module_name, fromlist=[qualname])
     except ImportError as exc:
         raise LookupError(f"Error resolving reference {ref}: could not import module") from exc
-
     try:
-        for name in rest.split("."):
-            obj = getattr(obj, name)
-        return obj
-    except Exception:
-        raise LookupError(f"Error resolving reference {ref}: error looking up object")
+        return reduce(getattr, qualname.split("."), module)
+    except Exception as exc:
+        raise LookupError(f"Error resolving reference {ref}: error looking up object") from exc
 
 
 def maybe_ref(ref: Any) -> Any:
-    """Resolve ``ref`` with :func:`ref_to_obj` if it is a string, else return it as is."""
-    if not isinstance(ref, str):
-        return ref
-    return ref_to_obj(ref)
+    """Return the object a textual reference names; any other value is returned unchanged."""
+    return ref_to_obj(ref) if isinstance(ref, str) else ref
 
 
 _signature_cache: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
@@ -353,78 +368,63 @@ def check_callable_args(
     _valid_call_shapes.setdefault(func, set()).add(shape)
 
 
-def _check_call_shape(func: Callable[..., Any], args: list[Any], kwargs: Mapping[str, Any]) -> None:
-    pos_kwargs_conflicts: list[str] = []
-    positional_only_kwargs: list[str] = []
-    unsatisfied_args: list[str] = []
-    unsatisfied_kwargs: list[str] = []
-    unmatched_args = list(args)
-    unmatched_kwargs = list(kwargs)
-    has_varargs = has_var_kwargs = False
-    # inspect is costly to import and only needed when jobs are added
-    from inspect import Parameter
+# What ``_check_call_shape`` can find wrong, in the order it reports them (the contract's order
+# and messages); each is followed by the offending parameter names.
+_CALL_SHAPE_PROBLEMS = (
+    ("in_both", "The following arguments are supplied in both args and kwargs: "),
+    ("positional_only", "The following arguments cannot be given as keyword arguments: "),
+    ("missing", "The following arguments have not been supplied: "),
+    ("missing_keyword", "The following keyword-only arguments have not been supplied in kwargs: "),
+)
 
+
+def _check_call_shape(func: Callable[..., Any], args: list[Any], kwargs: Mapping[str, Any]) -> None:
+    """Bind ``args`` and ``kwargs`` to the parameters of ``func`` as a call would, without
+    calling it, and raise ValueError for the first kind of mismatch found."""
     sig = _get_signature(func)
     if sig is None:
-        # Some built-ins have no introspectable signature: nothing to check.
-        return
+        return  # some built-ins have no signature to check against
+    from inspect import Parameter  # costly import, needed only when jobs are added
 
+    spare = len(args)  # positional arguments not bound to a parameter yet
+    unbound = dict.fromkeys(kwargs)  # keyword arguments not bound yet, in the given order
+    found: dict[str, list[str]] = {problem: [] for problem, _ in _CALL_SHAPE_PROBLEMS}
+    takes_extra_args = takes_extra_kwargs = False
     for param in sig.parameters.values():
-        if param.kind == Parameter.POSITIONAL_OR_KEYWORD:
-            if param.name in unmatched_kwargs and unmatched_args:
-                pos_kwargs_conflicts.append(param.name)
-            elif unmatched_args:
-                del unmatched_args[0]
-            elif param.name in unmatched_kwargs:
-                unmatched_kwargs.remove(param.name)
-            elif param.default is Parameter.empty:
-                unsatisfied_args.append(param.name)
-        elif param.kind == Parameter.POSITIONAL_ONLY:
-            if unmatched_args:
-                del unmatched_args[0]
-            elif param.name in unmatched_kwargs:
-                unmatched_kwargs.remove(param.name)
-                positional_only_kwargs.append(param.name)
-            elif param.default is Parameter.empty:
-                unsatisfied_args.append(param.name)
-        elif param.kind == Parameter.KEYWORD_ONLY:
-            if param.name in unmatched_kwargs:
-                unmatched_kwargs.remove(param.name)
-            elif param.default is Parameter.empty:
-                unsatisfied_kwargs.append(param.name)
-        elif param.kind == Parameter.VAR_POSITIONAL:
-            has_varargs = True
-        elif param.kind == Parameter.VAR_KEYWORD:
-            has_var_kwargs = True
+        kind, name = param.kind, param.name
+        required = param.default is Parameter.empty
+        if kind is Parameter.VAR_POSITIONAL:
+            takes_extra_args = True
+        elif kind is Parameter.VAR_KEYWORD:
+            takes_extra_kwargs = True
+        elif kind is Parameter.KEYWORD_ONLY:
+            if name in unbound:
+                del unbound[name]
+            elif required:
+                found["missing_keyword"].append(name)
+        elif kind is Parameter.POSITIONAL_OR_KEYWORD and spare and name in unbound:
+            found["in_both"].append(name)  # binds neither: the call would fail anyway
+        elif spare:
+            spare -= 1
+        elif name in unbound:
+            del unbound[name]
+            if kind is Parameter.POSITIONAL_ONLY:
+                found["positional_only"].append(name)
+        elif required:
+            found["missing"].append(name)
 
-    if pos_kwargs_conflicts:
-        raise ValueError(
-            "The following arguments are supplied in both args and kwargs: "
-            + ", ".join(pos_kwargs_conflicts)
-        )
-    if positional_only_kwargs:
-        raise ValueError(
-            "The following arguments cannot be given as keyword arguments: "
-            + ", ".join(positional_only_kwargs)
-        )
-    if unsatisfied_args:
-        raise ValueError(
-            "The following arguments have not been supplied: " + ", ".join(unsatisfied_args)
-        )
-    if unsatisfied_kwargs:
-        raise ValueError(
-            "The following keyword-only arguments have not been supplied in kwargs: "
-            + ", ".join(unsatisfied_kwargs)
-        )
-    if not has_varargs and unmatched_args:
+    for problem, message in _CALL_SHAPE_PROBLEMS:
+        if found[problem]:
+            raise ValueError(message + ", ".join(found[problem]))
+    if spare and not takes_extra_args:
         raise ValueError(
             "The list of positional arguments is longer than the target callable can handle "
-            f"(allowed: {len(args) - len(unmatched_args)}, given in args: {len(args)})"
+            f"(allowed: {len(args) - spare}, given in args: {len(args)})"
         )
-    if not has_var_kwargs and unmatched_kwargs:
+    if unbound and not takes_extra_kwargs:
         raise ValueError(
             "The target callable does not accept the following keyword arguments: "
-            + ", ".join(unmatched_kwargs)
+            + ", ".join(unbound)
         )
 
 

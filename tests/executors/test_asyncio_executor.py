@@ -16,6 +16,8 @@ from quartzite.executors.asyncio import AsyncIOExecutor
 from quartzite.executors.base import MaxInstancesReachedError
 from quartzite.schedulers.asyncio import AsyncIOScheduler
 
+from ._support import run_slot_is_free
+
 
 async def waiter(delay: float, fail: bool) -> bool:
     await asyncio.sleep(delay)
@@ -98,15 +100,23 @@ def test_plain_function_runs_in_the_loops_default_executor() -> None:
 def test_finished_runs_are_forgotten() -> None:
     async def body(scheduler: AsyncIOScheduler, executor: AsyncIOExecutor) -> Any:
         job = scheduler.add_job(waiter, "interval", seconds=1, args=[0, False])
-        executor.submit_job(job, [datetime.now(timezone.utc)])
-        assert executor._instances[job.id] == 1
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if not executor._pending_futures:
-                break
-        return dict(executor._instances), set(executor._pending_futures)
+        now = datetime.now(timezone.utc)
+        executor.submit_job(job, [now])
+        busy = not run_slot_is_free(executor, job, [now])  # max_instances=1: still running
+        await settle(executor)
+        freed = run_slot_is_free(executor, job, [now])
+        await settle(executor)
+        return busy, freed, set(executor._pending_futures)
 
-    assert run_with_executor(body) == ({}, set())
+    assert run_with_executor(body) == (True, True, set())
+
+
+async def settle(executor: AsyncIOExecutor) -> None:
+    """Wait (at most a second) until the executor has no run in progress."""
+    for _ in range(100):
+        if not executor._pending_futures:
+            return
+        await asyncio.sleep(0.01)
 
 
 def test_max_instances() -> None:
@@ -134,10 +144,14 @@ def test_shutdown_cancels_pending_futures(caplog: pytest.LogCaptureFixture) -> N
             with pytest.raises(asyncio.CancelledError):
                 await future
         await asyncio.sleep(0)
-        return dict(executor._instances)
+        # The cancelled runs no longer count against max_instances=1.
+        now = datetime.now(timezone.utc)
+        freed = [run_slot_is_free(executor, job, [now]) for job in (coroutine_job, thread_job)]
+        executor.shutdown()
+        return freed
 
     with caplog.at_level(logging.INFO, logger="quartzite.executors.default"):
-        assert run_with_executor(body) == {}
+        assert run_with_executor(body) == [True, True]
     # a cancelled run is not an error of the job
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert any("was cancelled" in record.getMessage() for record in caplog.records)

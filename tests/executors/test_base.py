@@ -11,6 +11,7 @@ import weakref
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 
@@ -31,6 +32,8 @@ from quartzite.executors.base import (
 from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
+
+from ._support import OutcomeRecordingScheduler, run_slot_is_free
 
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
@@ -203,7 +206,7 @@ class TestBaseExecutor:
         assert len(executor.submitted) == 1
         assert executor.submitted[0][0] is job
         assert executor.submitted[0][1] is run_times
-        assert executor._instances == {"testjob": 1}
+        assert not run_slot_is_free(executor, job, [RUN_TIME])  # max_instances=1 is taken
 
     def test_submit_under_lock(self) -> None:
         scheduler = LockRecordingScheduler(timezone=UTC)
@@ -223,21 +226,23 @@ class TestBaseExecutor:
             'Job "testjob" has already reached its maximum number of instances (2)'
         )
         assert len(executor.submitted) == 2
-        assert executor._instances["testjob"] == 2
 
-        executor._run_job_success("testjob", [])
-        assert executor._instances["testjob"] == 1
+        executor._run_job_success("testjob", [])  # one run ended: one slot is free again
         executor.submit_job(job, [RUN_TIME])
         assert len(executor.submitted) == 3
+        with pytest.raises(MaxInstancesReachedError):
+            executor.submit_job(job, [RUN_TIME])
 
     def test_instances_counted_per_job(
         self, scheduler: DummyScheduler, executor: RecordingExecutor
     ) -> None:
         executor.submit_job(make_job(scheduler, id="a"), [RUN_TIME])
         executor.submit_job(make_job(scheduler, id="b"), [RUN_TIME])
-        assert executor._instances == {"a": 1, "b": 1}
         with pytest.raises(MaxInstancesReachedError):
             executor.submit_job(make_job(scheduler, id="a"), [RUN_TIME])
+        with pytest.raises(MaxInstancesReachedError):
+            executor.submit_job(make_job(scheduler, id="b"), [RUN_TIME])
+        assert run_slot_is_free(executor, make_job(scheduler, id="c"), [RUN_TIME])
 
     def test_failed_submission_not_counted(
         self, scheduler: DummyScheduler, executor: RecordingExecutor
@@ -245,10 +250,9 @@ class TestBaseExecutor:
         executor.fail_with = RuntimeError("pool is gone")
         with pytest.raises(RuntimeError, match=r"^pool is gone$"):
             executor.submit_job(make_job(scheduler), [RUN_TIME])
-        assert executor._instances.get("testjob", 0) == 0
         executor.fail_with = None
-        executor.submit_job(make_job(scheduler), [RUN_TIME])
-        assert executor._instances["testjob"] == 1
+        assert run_slot_is_free(executor, make_job(scheduler), [RUN_TIME])
+        assert not run_slot_is_free(executor, make_job(scheduler), [RUN_TIME])
 
     def test_run_job_success(
         self,
@@ -263,7 +267,7 @@ class TestBaseExecutor:
         ]
         executor._run_job_success("testjob", job_events)
         assert events == job_events
-        assert "testjob" not in executor._instances
+        assert run_slot_is_free(executor, make_job(scheduler), [RUN_TIME])
 
     def test_run_job_error(
         self,
@@ -281,7 +285,7 @@ class TestBaseExecutor:
         with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
             executor._run_job_error("testjob", error, tb)
 
-        assert "testjob" not in executor._instances
+        assert run_slot_is_free(executor, make_job(scheduler), [RUN_TIME])
         assert events == []
         records = [record for record in caplog.records if record.name == LOGGER_NAME]
         assert len(records) == 1
@@ -300,8 +304,69 @@ class TestBaseExecutor:
         executor.submit_job(make_job(scheduler), [RUN_TIME])
         with caplog.at_level(logging.ERROR, logger=LOGGER_NAME):
             executor._run_job_error("testjob", RuntimeError("x"))
-        assert "testjob" not in executor._instances
+        assert run_slot_is_free(executor, make_job(scheduler), [RUN_TIME])
         assert caplog.records[-1].getMessage() == "Error running job testjob"
+
+
+class TestOneOutcomePath:
+    """Every run outcome reaches the scheduler through ``_report_run_outcome`` when its class
+    has one, and through ``_dispatch_event`` otherwise."""
+
+    def test_outcomes_go_through_report_run_outcome_when_the_scheduler_class_has_it(
+        self, events: list[SchedulerEvent]
+    ) -> None:
+        scheduler = OutcomeRecordingScheduler(timezone=UTC)
+        received: list[SchedulerEvent] = []
+        scheduler.add_listener(received.append)
+        executor = RecordingExecutor()
+        executor.start(scheduler, "testalias")
+        executor.submit_job(make_job(scheduler), [RUN_TIME])
+        outcome = [
+            JobExecutionEvent(EVENT_JOB_EXECUTED, "testjob", "default", RUN_TIME),
+            JobExecutionEvent(EVENT_JOB_MISSED, "testjob", "default", RUN_TIME),
+        ]
+        executor._run_job_success("testjob", outcome)
+        assert scheduler.outcomes == outcome
+        assert received == outcome  # and the scheduler dispatched them
+
+    def test_a_mock_of_base_scheduler_gets_the_events_through_dispatch_event(self) -> None:
+        # Extensions test their executors against Mock(BaseScheduler) and assert on
+        # _dispatch_event; the mock's instance would answer _report_run_outcome too.
+        scheduler = Mock(BaseScheduler)
+        scheduler._create_lock.return_value = threading.RLock()
+        executor = RecordingExecutor()
+        executor.start(scheduler, "testalias")
+        executor.submit_job(make_job(None), [RUN_TIME])
+        event = JobExecutionEvent(EVENT_JOB_ERROR, "testjob", "default", RUN_TIME)
+        executor._run_job_success("testjob", [event])
+        scheduler._dispatch_event.assert_called_once_with(event)
+        scheduler._report_run_outcome.assert_not_called()
+
+    def test_a_scheduler_without_report_run_outcome_gets_the_events_dispatched(self) -> None:
+        class OldStyleScheduler:
+            """Only what an APScheduler 3.x-era scheduler offers an executor."""
+
+            def __init__(self) -> None:
+                self.dispatched: list[Any] = []
+
+            def _create_lock(self) -> Any:
+                return threading.RLock()
+
+            def _dispatch_event(self, event: Any) -> None:
+                self.dispatched.append(event)
+
+        scheduler = OldStyleScheduler()
+        executor = RecordingExecutor()
+        executor.start(scheduler, "testalias")  # type: ignore[arg-type]
+        executor.submit_job(make_job(None), [RUN_TIME])
+        event = JobExecutionEvent(EVENT_JOB_EXECUTED, "testjob", "default", RUN_TIME)
+        executor._run_job_success("testjob", [event])
+        assert scheduler.dispatched == [event]
+
+    def test_an_executor_that_was_never_started_drops_outcomes_quietly(self) -> None:
+        executor = RecordingExecutor()
+        event = JobExecutionEvent(EVENT_JOB_EXECUTED, "testjob", "default", RUN_TIME)
+        executor._report_outcome(event)  # nothing to report to: no error
 
 
 class TestRunJob:

@@ -24,6 +24,8 @@ from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
 
+from ._support import OutcomeRecordingScheduler, run_slot_is_free
+
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
 
@@ -33,8 +35,8 @@ def fail() -> None:
 
 
 @pytest.fixture
-def scheduler() -> DummyScheduler:
-    return DummyScheduler(timezone=UTC)
+def scheduler() -> OutcomeRecordingScheduler:
+    return OutcomeRecordingScheduler(timezone=UTC)
 
 
 @pytest.fixture
@@ -102,11 +104,15 @@ def test_several_run_times(
     assert [event.scheduled_run_time for event in events] == run_times
 
 
-def test_instance_released(scheduler: DummyScheduler, executor: DebugExecutor) -> None:
-    job = make_job(scheduler, lambda: None)
+def test_a_finished_run_frees_its_instance_for_the_next_one(
+    scheduler: DummyScheduler, executor: DebugExecutor
+) -> None:
+    calls: list[int] = []
+    job = make_job(scheduler, calls.append, args=[1])
     executor.submit_job(job, [RUN_TIME])
-    executor.submit_job(job, [RUN_TIME])  # max_instances=1 does not block a finished run
-    assert executor._instances.get("debugjob", 0) == 0
+    assert run_slot_is_free(executor, job, [RUN_TIME])  # max_instances=1 is not blocked
+    assert run_slot_is_free(executor, job, [RUN_TIME])
+    assert calls == [1, 1, 1]
 
 
 def test_max_instances_while_running(
@@ -140,7 +146,7 @@ def test_job_error(
     assert isinstance(event.exception, ValueError)
     assert str(event.exception) == "debug failure"
     assert 'raise ValueError("debug failure")' in event.traceback
-    assert executor._instances.get("debugjob", 0) == 0
+    assert run_slot_is_free(executor, make_job(scheduler, lambda: None), [RUN_TIME])
 
 
 def test_missed(
@@ -187,9 +193,9 @@ def test_run_job_failure_reported_to_run_job_error(
     with caplog.at_level(logging.ERROR, logger="quartzite.executors.debugalias"):
         executor.submit_job(job, [datetime(2020, 5, 17, 12)])
     assert events == []
-    assert executor._instances.get("debugjob", 0) == 0
     assert caplog.records[-1].getMessage() == "Error running job debugjob"
     assert isinstance(caplog.records[-1].exc_info[1], TypeError)
+    assert run_slot_is_free(executor, make_job(scheduler, lambda: None), [RUN_TIME])
 
 
 def test_run_job_error_looked_up_at_completion(
@@ -206,3 +212,18 @@ def test_run_job_error_looked_up_at_completion(
     assert job_id == "debugjob"
     assert isinstance(exc, TypeError)
     assert isinstance(tb, TracebackType)
+
+
+def test_executed_error_and_missed_outcomes_all_pass_through_report_run_outcome(
+    scheduler: OutcomeRecordingScheduler, executor: DebugExecutor, events: list[SchedulerEvent]
+) -> None:
+    executor.submit_job(make_job(scheduler, lambda: 1), [RUN_TIME])
+    executor.submit_job(make_job(scheduler, fail), [RUN_TIME])
+    late = datetime.now(UTC) - timedelta(hours=1)
+    executor.submit_job(make_job(scheduler, lambda: 1, misfire_grace_time=1), [late])
+    assert [event.code for event in scheduler.outcomes] == [
+        EVENT_JOB_EXECUTED,
+        EVENT_JOB_ERROR,
+        EVENT_JOB_MISSED,
+    ]
+    assert events == scheduler.outcomes

@@ -13,6 +13,8 @@ from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED  # noqa: E402
 from quartzite.executors.gevent import GeventExecutor  # noqa: E402
 from quartzite.schedulers.gevent import GeventScheduler  # noqa: E402
 
+from ._support import run_slot_is_free  # noqa: E402
+
 
 def fail() -> None:
     raise ValueError("job failed")
@@ -88,7 +90,8 @@ def test_shutdown_waits_for_running_greenlets_on_request(
     assert progress == (["started", "finished"] if wait else ["started"])
     gevent.sleep(0.5)
     assert progress == ["started", "finished"]
-    assert not executor._instances
+    assert run_slot_is_free(executor, job, [datetime.now(timezone.utc)])
+    executor.shutdown(wait=True)
 
 
 def test_killed_greenlet_releases_its_instance(scheduler: Any, executor: GeventExecutor) -> None:
@@ -97,8 +100,9 @@ def test_killed_greenlet_releases_its_instance(scheduler: Any, executor: GeventE
     (greenlet,) = executor._greenlets
     greenlet.kill()  # before it ever ran
     gevent.sleep(0.05)
-    assert not executor._instances
     assert not executor._greenlets
+    assert run_slot_is_free(executor, job, [datetime.now(timezone.utc)])
+    executor.shutdown(wait=True)
 
 
 async def coroutine_job() -> None:
@@ -109,4 +113,6 @@ def test_coroutine_function_is_refused_clearly(scheduler: Any, executor: GeventE
     job = scheduler.add_job(coroutine_job, "interval", seconds=1)
     with pytest.raises(TypeError, match="GeventExecutor cannot await"):
         executor.submit_job(job, [datetime.now(timezone.utc)])
-    assert not executor._instances
+    plain = scheduler.add_job(gevent.sleep, "interval", seconds=1, args=[0], id=job.id + "2")
+    assert run_slot_is_free(executor, plain, [datetime.now(timezone.utc)])
+    executor.shutdown(wait=True)

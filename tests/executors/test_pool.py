@@ -32,6 +32,8 @@ from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
 
+from ._support import OutcomeRecordingScheduler, run_slot_is_free
+
 # The process pool's job functions live in a module that spawned workers import by name; the
 # spawn start method passes the parent's sys.path on to every worker it starts.
 HELPERS_DIR = str(Path(__file__).resolve().parent)
@@ -61,8 +63,8 @@ class EventCollector:
 
 
 @pytest.fixture
-def scheduler() -> DummyScheduler:
-    return DummyScheduler(timezone=UTC)
+def scheduler() -> OutcomeRecordingScheduler:
+    return OutcomeRecordingScheduler(timezone=UTC)
 
 
 @pytest.fixture
@@ -108,6 +110,56 @@ class Gate:
         assert self.entered.wait(TIMEOUT), "the job never started"
 
 
+def peak_concurrency(
+    executor: BaseExecutor, scheduler: BaseScheduler, events: EventCollector, jobs: int = 12
+) -> int:
+    """Submit ``jobs`` blocking jobs at once and count how many the executor runs together.
+
+    Waits until no further job starts for 0.3 s (the one bounded wait: it can only make the
+    count too low, which the callers' equality checks would report), then lets them all end.
+    """
+    entered = threading.Semaphore(0)
+    release = threading.Event()
+
+    def blocking_job() -> None:
+        entered.release()
+        release.wait(TIMEOUT)
+
+    for number in range(jobs):
+        executor.submit_job(make_job(scheduler, blocking_job, id=f"blocker{number}"), [RUN_TIME])
+    running = 0
+    while running < jobs and entered.acquire(timeout=0.3):
+        running += 1
+    release.set()
+    for _ in range(jobs):
+        assert events.get().code == EVENT_JOB_EXECUTED
+    return running
+
+
+@pytest.mark.parametrize("cls", [ThreadPoolExecutor, ProcessPoolExecutor])
+@pytest.mark.parametrize(
+    ("max_workers", "error"),
+    [(0, ValueError), (-1, ValueError), ("x", ValueError), (None, TypeError)],
+)
+def test_a_bad_max_workers_is_refused_naming_the_option_and_value(
+    cls: type[BasePoolExecutor], max_workers: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as exc:
+        cls(max_workers)
+    message = str(exc.value)
+    assert message.startswith(f"{cls.__name__}: max_workers must be an integer >= 1")
+    assert repr(max_workers) in message
+
+
+@pytest.mark.parametrize("cls", [ThreadPoolExecutor, ProcessPoolExecutor])
+def test_pool_kwargs_that_are_not_a_mapping_are_refused(cls: type[BasePoolExecutor]) -> None:
+    with pytest.raises(TypeError) as exc:
+        cls(2, pool_kwargs=5)  # type: ignore[arg-type]
+    assert str(exc.value) == (
+        f"{cls.__name__}: pool_kwargs must be a dict of keyword arguments for the pool, got int: 5"
+    )
+
+
 def test_class_hierarchy() -> None:
     assert issubclass(BasePoolExecutor, BaseExecutor)
     assert issubclass(ThreadPoolExecutor, BasePoolExecutor)
@@ -131,14 +183,18 @@ class TestThreadPoolExecutor:
         yield executor
         executor.shutdown(wait=True)
 
-    def test_default_max_workers(self, executor: ThreadPoolExecutor) -> None:
-        assert isinstance(executor._pool, concurrent.futures.ThreadPoolExecutor)
-        assert executor._pool._max_workers == 10
+    def test_ten_jobs_run_at_once_by_default(
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+    ) -> None:
+        assert peak_concurrency(executor, scheduler, events) == 10
 
-    def test_max_workers_as_string(self) -> None:
+    def test_max_workers_given_as_a_string_bounds_the_jobs_running_at_once(
+        self, scheduler: DummyScheduler, events: EventCollector
+    ) -> None:
         executor = ThreadPoolExecutor(max_workers="3")  # type: ignore[arg-type]
+        executor.start(scheduler, "threads")
         try:
-            assert executor._pool._max_workers == 3  # type: ignore[attr-defined]
+            assert peak_concurrency(executor, scheduler, events) == 3
         finally:
             executor.shutdown()
 
@@ -196,7 +252,6 @@ class TestThreadPoolExecutor:
         assert events.get().retval == "released"
         executor.submit_job(job, [RUN_TIME])  # the finished run released its instance
         assert events.get().retval == "released"
-        assert executor._instances.get("pooljob", 0) == 0
 
     def test_run_job_success_looked_up_at_completion(
         self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
@@ -267,10 +322,12 @@ class TestThreadPoolExecutor:
         with caplog.at_level(logging.ERROR, logger="quartzite.executors.threads"):
             executor.submit_job(make_job(scheduler, lambda: None), [RUN_TIME])
             assert done.wait(TIMEOUT)
-        assert executor._instances.get("pooljob", 0) == 0
         events.assert_empty()
         records = [r for r in caplog.records if r.name == "quartzite.executors.threads"]
         assert [record.getMessage() for record in records] == ["Error running job pooljob"]
+        done.clear()
+        assert run_slot_is_free(executor, make_job(scheduler, lambda: None), [RUN_TIME])
+        assert done.wait(TIMEOUT)
 
     def test_submits_module_level_run_job(
         self,
@@ -302,7 +359,11 @@ class TestThreadPoolExecutor:
         ids=["coroutine function", "partial"],
     )
     def test_coroutine_function_refused(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, func: Any
+        self,
+        scheduler: DummyScheduler,
+        executor: ThreadPoolExecutor,
+        events: EventCollector,
+        func: Any,
     ) -> None:
         with pytest.raises(TypeError) as exc:
             executor.submit_job(make_job(scheduler, func), [RUN_TIME])
@@ -310,7 +371,8 @@ class TestThreadPoolExecutor:
         assert message.startswith('Job "pooljob" calls the coroutine function ')
         assert "ThreadPoolExecutor cannot await" in message
         assert "AsyncIOExecutor" in message
-        assert executor._instances.get("pooljob", 0) == 0
+        assert run_slot_is_free(executor, make_job(scheduler, lambda: None), [RUN_TIME])
+        assert events.get().code == EVENT_JOB_EXECUTED
 
     def test_shutdown_without_waiting(
         self, scheduler: DummyScheduler, events: EventCollector
@@ -335,10 +397,10 @@ class TestThreadPoolExecutor:
         executor.shutdown()
         executor.start(scheduler, "threads")
         try:
-            assert executor._pool._max_workers == 3  # type: ignore[attr-defined]
             job = make_job(scheduler, lambda: threading.current_thread().name)
             executor.submit_job(job, [RUN_TIME])
             assert events.get().retval.startswith("restarted")
+            assert peak_concurrency(executor, scheduler, events) == 3
         finally:
             executor.shutdown()
 
@@ -437,7 +499,6 @@ class TestProcessPoolExecutor:
             make_job(shared_scheduler, jobs_for_process_pool.get_pid), [RUN_TIME]
         )
         assert shared_events.get().retval != os.getpid()
-        assert shared_executor._instances.get("pooljob", 0) == 0
 
     def test_workers_import_helpers_from_sys_path(
         self,
@@ -491,7 +552,10 @@ class TestProcessPoolExecutor:
         shared_events.assert_empty()
 
     def test_unpicklable_job_reported_to_run_job_error(
-        self, shared_scheduler: DummyScheduler, shared_executor: ProcessPoolExecutor
+        self,
+        shared_scheduler: DummyScheduler,
+        shared_executor: ProcessPoolExecutor,
+        shared_events: EventCollector,
     ) -> None:
         """A job whose function has no textual reference cannot be sent to a worker."""
         received: queue.Queue[tuple[str, BaseException]] = queue.Queue()
@@ -511,7 +575,8 @@ class TestProcessPoolExecutor:
         assert job_id == "pooljob"
         assert isinstance(exc, ValueError)
         assert str(exc).startswith("This Job cannot be serialized")
-        assert shared_executor._instances.get("pooljob", 0) == 0
+        assert run_slot_is_free(shared_executor, make_job(shared_scheduler, os.getpid), [RUN_TIME])
+        assert shared_events.get().code == EVENT_JOB_EXECUTED
 
     @pytest.mark.parametrize(
         "func",
@@ -522,11 +587,13 @@ class TestProcessPoolExecutor:
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
+        shared_events: EventCollector,
         func: Any,
     ) -> None:
         with pytest.raises(TypeError, match="ProcessPoolExecutor cannot await"):
             shared_executor.submit_job(make_job(shared_scheduler, func), [RUN_TIME])
-        assert shared_executor._instances.get("pooljob", 0) == 0
+        assert run_slot_is_free(shared_executor, make_job(shared_scheduler, os.getpid), [RUN_TIME])
+        assert shared_events.get().code == EVENT_JOB_EXECUTED
 
     def test_broken_pool_replaced(
         self,
@@ -548,7 +615,8 @@ class TestProcessPoolExecutor:
                 assert event.jobstore == "store"
                 assert event.scheduled_run_time == RUN_TIME
                 assert isinstance(event.exception, BrokenProcessPool)
-                broken_pool = executor._pool
+                # Reported through the scheduler's one outcome method, like any outcome.
+                assert scheduler.outcomes == [event]
 
                 # the next submission (same job id: its instance was released) still runs
                 job = make_job(scheduler, jobs_for_process_pool.add, args=[20, 22])
@@ -556,10 +624,6 @@ class TestProcessPoolExecutor:
                 event = events.get()
                 assert event.code == EVENT_JOB_EXECUTED, event.traceback
                 assert event.retval == 42
-
-            assert executor._pool is not broken_pool
-            assert executor._pool._max_workers == 1  # type: ignore[attr-defined]
-            assert executor._instances.get("pooljob", 0) == 0
 
             # a pool that was shut down is replaced when the executor is started again
             executor.shutdown(wait=True)

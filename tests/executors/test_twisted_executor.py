@@ -17,6 +17,8 @@ from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from quartzite.executors.twisted import TwistedExecutor
 from quartzite.schedulers.twisted import TwistedScheduler
 
+from ._support import run_slot_is_free
+
 
 def fail() -> None:
     raise ValueError("job failed")
@@ -93,5 +95,7 @@ def test_coroutine_function_is_refused_clearly(reactor: Any) -> None:
     job = scheduler.add_job(coroutine_job)
     with pytest.raises(TypeError, match="TwistedExecutor cannot await"):
         executor.submit_job(job, [datetime.now(timezone.utc)])
-    assert not executor._instances
+    # The refused run took no instance: the same job id may still start a plain run.
+    plain = scheduler.add_job(int, id=job.id, replace_existing=True)
+    assert run_slot_is_free(executor, plain, [datetime.now(timezone.utc)])
     scheduler.shutdown()

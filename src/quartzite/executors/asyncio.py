@@ -10,9 +10,9 @@ from ..util import iscoroutinefunction_partial
 from .base import BaseExecutor, run_coroutine_job, run_job
 
 if TYPE_CHECKING:
+    from .._protocols import SchedulerLike
     from ..events import JobExecutionEvent
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("AsyncIOExecutor",)
 
@@ -41,7 +41,7 @@ class AsyncIOExecutor(BaseExecutor):
         super().__init__()
         self._pending_futures: set[asyncio.Future[Any]] = set()
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerLike, alias: str) -> None:
         super().start(scheduler, alias)
         self._eventloop = scheduler._eventloop  # type: ignore[attr-defined]
         self._pending_futures = set()

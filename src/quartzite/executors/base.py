@@ -1,4 +1,11 @@
-"""The executor interface, and the functions that run a job in a worker."""
+"""What every executor shares, and the functions a worker calls to run a job.
+
+An executor receives due jobs from the scheduler (:meth:`BaseExecutor.submit_job`), enforces
+each job's ``max_instances`` and runs :func:`run_job` (or :func:`run_coroutine_job`) somewhere
+else: a thread, a process, a greenlet, an event loop. The worker returns one event per run
+time, and the executor reports each one back through :meth:`BaseExecutor._report_outcome`, the
+single path by which run outcomes reach the scheduler.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +13,22 @@ import logging
 import sys
 from abc import ABCMeta, abstractmethod
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING, Any, ContextManager, cast
 
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from ..util import UTC, iscoroutinefunction_partial
 
 if TYPE_CHECKING:
+    from .._protocols import RunOutcomeReporter, SchedulerLike
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("BaseExecutor", "MaxInstancesReachedError", "run_coroutine_job", "run_job")
 
 
 class MaxInstancesReachedError(Exception):
-    """Raised when a job is submitted while its maximum number of instances is already running."""
+    """The job already has ``max_instances`` runs in progress, so this one was not started."""
 
     def __init__(self, job: Job) -> None:
         super().__init__(
@@ -30,9 +38,15 @@ class MaxInstancesReachedError(Exception):
 
 
 class BaseExecutor(metaclass=ABCMeta):
-    """Abstract base class that defines the interface that every executor must implement."""
+    """The part common to all executors: instance counting, and reporting outcomes.
 
-    _scheduler: BaseScheduler | None = None
+    A subclass says how a run is started (:meth:`_do_submit_job`) and, when it has its own
+    workers, how to stop them (:meth:`shutdown`). When a run ends it calls
+    :meth:`_run_job_success` with the worker's events, or :meth:`_run_job_error` if the worker
+    itself failed.
+    """
+
+    _scheduler: SchedulerLike | None = None
     _lock: ContextManager[Any] | None = None
     _logger = logging.getLogger("quartzite.executors")
 
@@ -40,29 +54,26 @@ class BaseExecutor(metaclass=ABCMeta):
         super().__init__()
         self._instances: defaultdict[str, int] = defaultdict(int)
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
-        """Called by the scheduler when the scheduler is started or when the executor is added.
+    def start(self, scheduler: SchedulerLike, alias: str) -> None:
+        """Attach this executor to ``scheduler`` under ``alias``, its name there.
 
-        :param scheduler: the scheduler that is starting this executor
-        :param alias: alias of this executor as it was assigned to the scheduler
+        The scheduler calls this when it starts, or when the executor is added to a scheduler
+        that is already running.
         """
         self._scheduler = scheduler
         self._lock = scheduler._create_lock()
         self._logger = logging.getLogger(f"quartzite.executors.{alias}")
 
     def shutdown(self, wait: bool = True) -> None:
-        """Shut down this executor.
+        """Stop taking work; with ``wait``, return only when the runs in progress have ended.
 
-        :param wait: ``True`` to wait until all submitted jobs have been executed
+        Does nothing here: an executor without workers of its own has nothing to stop.
         """
 
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        """Submit the job for execution.
+        """Start one run of ``job`` covering ``run_times`` (each checked for misfire there).
 
-        :param job: the job to execute
-        :param run_times: the scheduled run times this job should be run for
-        :raises MaxInstancesReachedError: if the maximum number of allowed instances for this job
-            has been reached
+        :raises MaxInstancesReachedError: when ``job.max_instances`` runs are already going on
         """
         if self._lock is None:
             raise AssertionError("This executor has not been started yet")
@@ -80,7 +91,8 @@ class BaseExecutor(metaclass=ABCMeta):
 
     @abstractmethod
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        """Perform the actual task of scheduling ``run_job`` to be called."""
+        """Start ``run_job`` (or ``run_coroutine_job``) for the job, wherever this executor runs
+        work; the instance is already counted."""
 
     def _refuse_coroutine_function(self, job: Job) -> None:
         """Refuse a job whose function is a coroutine function: called in a worker, it would
@@ -104,18 +116,67 @@ class BaseExecutor(metaclass=ABCMeta):
                 del self._instances[job_id]
 
     def _run_job_success(self, job_id: str, events: list[JobExecutionEvent]) -> None:
-        """Called by the executor with the list of generated events when ``run_job`` succeeds."""
+        """A run ended and ``run_job`` returned ``events``: release the instance, report them."""
         self._release_instance(job_id)
+        for event in events:
+            self._report_outcome(event)
+
+    def _report_outcome(self, event: JobExecutionEvent) -> None:
+        """Hand the outcome of one run (executed, error or missed) to the scheduler.
+
+        Every executor reports every run through here, so the scheduler sees each outcome in
+        exactly one place.
+        """
         scheduler = self._scheduler
-        if scheduler is not None:
-            for event in events:
-                scheduler._dispatch_event(event)
+        if scheduler is None:
+            return
+        # Look the method up on the class, not the instance: the executor tests of existing
+        # extensions pass ``Mock(BaseScheduler)`` doubles (whose instances answer any name) and
+        # assert on ``_dispatch_event``, and schedulers written against APScheduler 3.x lack
+        # ``_report_run_outcome``. Both get the event through ``_dispatch_event`` instead.
+        if getattr(type(scheduler), "_report_run_outcome", None) is not None:
+            cast("RunOutcomeReporter", scheduler)._report_run_outcome(event)
+        else:
+            scheduler._dispatch_event(event)
 
     def _run_job_error(self, job_id: str, exc: BaseException, traceback: Any = None) -> None:
-        """Called by the executor when ``run_job`` itself (not the job) raised an exception."""
+        """A run ended because ``run_job`` itself failed (the job's own errors are events)."""
         self._release_instance(job_id)
         exc_info = (exc.__class__, exc, traceback)
         self._logger.error("Error running job %s", job_id, exc_info=exc_info)
+
+
+def _worker_count(owner: str, max_workers: Any) -> int:
+    """``max_workers`` as the int a pool needs; configuration files give it as a string.
+
+    :raises TypeError: if it cannot be read as an integer at all
+    :raises ValueError: if it is not an integer >= 1
+    """
+    expected = "an integer >= 1 (or a string holding one)"
+    try:
+        count = int(max_workers)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: max_workers must be {expected}, got "
+            f"{type(max_workers).__name__}: {max_workers!r}"
+        ) from None
+    except ValueError:
+        raise ValueError(f"{owner}: max_workers must be {expected}, got {max_workers!r}") from None
+    if count < 1:
+        raise ValueError(f"{owner}: max_workers must be {expected}, got {max_workers!r}")
+    return count
+
+
+def _pool_options(owner: str, pool_kwargs: Any) -> dict[str, Any]:
+    """A copy of ``pool_kwargs`` (keyword arguments for the underlying pool), or ``{}``."""
+    if pool_kwargs is None:
+        return {}
+    if not isinstance(pool_kwargs, Mapping):
+        raise TypeError(
+            f"{owner}: pool_kwargs must be a dict of keyword arguments for the pool, got "
+            f"{type(pool_kwargs).__name__}: {pool_kwargs!r}"
+        )
+    return dict(pool_kwargs)
 
 
 _loggers: dict[str, logging.Logger] = {}
@@ -168,9 +229,10 @@ def _error_event(
 def run_job(
     job: Job, jobstore_alias: str | None, run_times: list[datetime], logger_name: str
 ) -> list[JobExecutionEvent]:
-    """Run the job once for each due run time, returning one event per run time.
+    """Call the job's function for each of ``run_times`` in turn; return one event per run time.
 
-    Called in the worker (thread or process); a job that raises produces an error event.
+    This is what a worker executes. A run time older than the misfire grace is not run but
+    reported as missed; an exception from the function becomes an error event, never escapes.
     """
     events: list[JobExecutionEvent] = []
     logger = _get_logger(logger_name)
@@ -196,7 +258,7 @@ def run_job(
 async def run_coroutine_job(
     job: Job, jobstore_alias: str | None, run_times: list[datetime], logger_name: str
 ) -> list[JobExecutionEvent]:
-    """Coroutine version of :func:`run_job`: awaits the job's coroutine function."""
+    """:func:`run_job` for a coroutine function: each call is awaited on the running loop."""
     events: list[JobExecutionEvent] = []
     logger = _get_logger(logger_name)
     for run_time in run_times:

@@ -15,10 +15,11 @@ __all__ = ("DebugExecutor",)
 
 
 class DebugExecutor(BaseExecutor):
-    """A special executor that executes the target callable directly instead of deferring it.
+    """Runs each job right away, inside ``submit_job``, in the thread processing due jobs.
 
-    Useful for debugging and tests: the job's events are dispatched before ``submit_job``
-    returns.
+    Nothing runs concurrently and the outcome events reach listeners before ``submit_job``
+    returns, which makes runs easy to step through and tests deterministic. A slow job holds up
+    the whole scheduler, so this is not meant for production use.
 
     Plugin alias: ``debug``
     """

@@ -10,17 +10,17 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from ..events import EVENT_JOB_ERROR, JobExecutionEvent
-from .base import BaseExecutor, run_job
+from .base import BaseExecutor, _pool_options, _worker_count, run_job
 
 if TYPE_CHECKING:
+    from .._protocols import SchedulerLike
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("BasePoolExecutor", "ProcessPoolExecutor", "ThreadPoolExecutor")
 
 
 class BasePoolExecutor(BaseExecutor):
-    """Base class for executors that hand jobs to a :class:`concurrent.futures.Executor`."""
+    """Shared by the two :mod:`concurrent.futures` executors: submit, collect, recreate."""
 
     @abstractmethod
     def __init__(self, pool: concurrent.futures.Executor) -> None:
@@ -28,7 +28,7 @@ class BasePoolExecutor(BaseExecutor):
         self._pool = pool
         self._pool_is_shut_down = False
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerLike, alias: str) -> None:
         super().start(scheduler, alias)
         # A scheduler may be started again after a shutdown: give it a working pool.
         if self._pool_is_shut_down:
@@ -67,18 +67,18 @@ class BasePoolExecutor(BaseExecutor):
 
 
 class ThreadPoolExecutor(BasePoolExecutor):
-    """An executor that runs jobs in a concurrent.futures thread pool.
+    """Runs jobs on worker threads of a :class:`concurrent.futures.ThreadPoolExecutor`.
+
+    The default executor of the thread-based schedulers. ``max_workers`` bounds how many jobs
+    run at the same time (it may be a numeric string, as configuration files give it);
+    ``pool_kwargs`` are extra keyword arguments for the pool (``thread_name_prefix`` ...).
 
     Plugin alias: ``threadpool``
-
-    :param max_workers: the maximum number of spawned threads
-    :param pool_kwargs: dict of keyword arguments to pass to the underlying
-        ThreadPoolExecutor constructor
     """
 
     def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
-        self._max_workers = int(max_workers)
-        self._pool_kwargs = dict(pool_kwargs or {})
+        self._max_workers = _worker_count("ThreadPoolExecutor", max_workers)
+        self._pool_kwargs = _pool_options("ThreadPoolExecutor", pool_kwargs)
         # Submitted runs wait in this queue; at most max_workers pool tasks drain it. A burst of
         # due jobs then costs one deque append per job instead of a Future, a work item and a
         # thread wake-up per job.
@@ -135,26 +135,24 @@ class ThreadPoolExecutor(BasePoolExecutor):
 
 
 class ProcessPoolExecutor(BasePoolExecutor):
-    """An executor that runs jobs in a concurrent.futures process pool.
+    """Runs jobs in worker processes of a :class:`concurrent.futures.ProcessPoolExecutor`.
+
+    For CPU-bound jobs, which threads would serialize on the GIL. Workers start with the
+    ``spawn`` method on every platform, so a job's function must be importable by reference
+    and the job with its arguments must pickle. When a worker dies, the pool breaks: it is
+    replaced by a fresh one, and each run that was in flight is reported as an
+    :data:`~quartzite.events.EVENT_JOB_ERROR` event. ``max_workers`` bounds the processes;
+    ``pool_kwargs`` go to the pool (``mp_context`` defaults to the spawn context).
 
     Plugin alias: ``processpool``
-
-    Worker processes are started with the ``spawn`` method (the same on every platform), so job
-    functions must be importable module level callables, and jobs and their arguments must be
-    picklable. A pool broken by a dying worker is replaced by a fresh one; the runs that were in
-    flight are reported as :data:`~quartzite.events.EVENT_JOB_ERROR` events.
-
-    :param max_workers: the maximum number of spawned processes.
-    :param pool_kwargs: dict of keyword arguments to pass to the underlying
-        ProcessPoolExecutor constructor
     """
 
     def __init__(self, max_workers: int | str = 10, pool_kwargs: dict[str, Any] | None = None):
         import multiprocessing  # costly to import; only when a process pool is really wanted
 
-        self.pool_kwargs = dict(pool_kwargs or {})
+        self._max_workers = _worker_count("ProcessPoolExecutor", max_workers)
+        self.pool_kwargs = _pool_options("ProcessPoolExecutor", pool_kwargs)
         self.pool_kwargs.setdefault("mp_context", multiprocessing.get_context("spawn"))
-        self._max_workers = int(max_workers)
         super().__init__(self._create_pool())
 
     def _create_pool(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -175,10 +173,10 @@ class ProcessPoolExecutor(BasePoolExecutor):
         from concurrent.futures.process import BrokenProcessPool
 
         super()._run_job_failed(job, run_times, exc)
-        if isinstance(exc, BrokenProcessPool) and self._scheduler is not None:
-            # The job never reported back: tell listeners, as for a job that raised.
+        if isinstance(exc, BrokenProcessPool):
+            # The worker died before reporting: each run time ends as an error, as if it raised.
             for run_time in run_times:
-                self._scheduler._dispatch_event(
+                self._report_outcome(
                     JobExecutionEvent(
                         EVENT_JOB_ERROR, job.id, job._jobstore_alias, run_time, exception=exc
                     )

@@ -1,4 +1,4 @@
-"""An executor that runs coroutine jobs on a Tornado IOLoop and other jobs in a thread pool."""
+"""The executor for TornadoScheduler: coroutines on the IOLoop, plain functions on threads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._optional import missing_dependency
 from ..util import iscoroutinefunction_partial
-from .base import BaseExecutor, run_coroutine_job, run_job
+from .base import BaseExecutor, _worker_count, run_coroutine_job, run_job
 
 try:
     from tornado.gen import convert_yielded
@@ -17,36 +17,35 @@ except ImportError as exc:
     raise missing_dependency("TornadoExecutor requires tornado installed", "tornado", exc) from exc
 
 if TYPE_CHECKING:
+    from .._protocols import SchedulerLike
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("TornadoExecutor",)
 
 
 class TornadoExecutor(BaseExecutor):
-    """Runs jobs either in a thread pool or directly on the I/O loop.
+    """Awaits coroutine jobs on Tornado's event loop and sends plain functions to worker threads.
 
-    A job whose function is a native coroutine function (``async def``, also wrapped in
-    :func:`functools.partial`) runs on the event loop: the one running in the submitting thread,
-    or else the scheduler's IOLoop. Other functions run in this executor's own thread pool (the
-    ``executor`` attribute).
+    Native coroutine functions (``async def``, also inside :func:`functools.partial`) are
+    awaited on the loop running in the submitting thread, or else on the scheduler's IOLoop.
+    Plain functions go to this executor's own thread pool, the ``executor`` attribute, with
+    ``max_workers`` threads at most.
 
-    :meth:`shutdown` stops the thread pool from taking new jobs but never blocks the IOLoop
-    (``wait`` is ignored): jobs already running are not interrupted, and finish in the
-    background.
+    :meth:`shutdown` never blocks the IOLoop (``wait`` is ignored): the pool stops taking work,
+    and runs already in progress finish in the background.
 
     Plugin alias: ``tornado``
-
-    :param max_workers: maximum number of worker threads in the thread pool
     """
 
     _ioloop: Any = None
 
     def __init__(self, max_workers: int | str = 10) -> None:
         super().__init__()
-        self.executor = concurrent.futures.ThreadPoolExecutor(int(max_workers))
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            _worker_count("TornadoExecutor", max_workers)
+        )
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerLike, alias: str) -> None:
         super().start(scheduler, alias)
         self._ioloop = getattr(scheduler, "_ioloop", None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._optional import missing_dependency
@@ -14,8 +15,8 @@ except ImportError as exc:
     raise missing_dependency("TwistedExecutor requires Twisted installed", "twisted", exc) from exc
 
 if TYPE_CHECKING:
+    from .._protocols import SchedulerLike
     from ..job import Job
-    from ..schedulers.base import BaseScheduler
 
 __all__ = ("TwistedExecutor",)
 
@@ -33,7 +34,7 @@ class TwistedExecutor(BaseExecutor):
 
     _reactor: Any = None
 
-    def start(self, scheduler: BaseScheduler, alias: str) -> None:
+    def start(self, scheduler: SchedulerLike, alias: str) -> None:
         super().start(scheduler, alias)
         reactor = getattr(scheduler, "_reactor", None)
         if reactor is None:
@@ -42,13 +43,19 @@ class TwistedExecutor(BaseExecutor):
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
         self._refuse_coroutine_function(job)
-
-        def callback(success: bool, result: Any) -> None:
-            if success:
-                self._run_job_success(job.id, result)
-            else:
-                self._run_job_error(job.id, result.value, result.tb)
-
-        self._reactor.getThreadPool().callInThreadWithCallback(
-            callback, run_job, job, job._jobstore_alias, run_times, self._logger.name
+        pool = self._reactor.getThreadPool()
+        pool.callInThreadWithCallback(
+            partial(self._run_finished, job.id),
+            run_job,
+            job,
+            job._jobstore_alias,
+            run_times,
+            self._logger.name,
         )
+
+    def _run_finished(self, job_id: str, succeeded: bool, outcome: Any) -> None:
+        """Callback of the reactor's pool: ``outcome`` is run_job's events, or a Failure."""
+        if succeeded:
+            self._run_job_success(job_id, outcome)
+        else:
+            self._run_job_error(job_id, outcome.value, outcome.tb)
