@@ -338,12 +338,26 @@ class TestEntryPointFallback:
 
     def test_scheduler_unknown_alias(self) -> None:
         scheduler = DummyScheduler(timezone="UTC")
-        with pytest.raises(LookupError, match=r'^No trigger by the name "nope" was found$'):
+        # The contract's sentence comes first, word for word; the known names follow.
+        with pytest.raises(LookupError, match=r'^No trigger by the name "nope" was found \('):
             scheduler._create_trigger("nope", {})
-        with pytest.raises(LookupError, match=r'^No executor by the name "nope" was found$'):
+        with pytest.raises(LookupError, match=r'^No executor by the name "nope" was found \('):
             scheduler.add_executor("nope")
-        with pytest.raises(LookupError, match=r'^No jobstore by the name "nope" was found$'):
+        with pytest.raises(LookupError, match=r'^No jobstore by the name "nope" was found \('):
             scheduler.add_jobstore("nope")
+
+    def test_unknown_alias_error_lists_the_known_names_and_the_closest(self) -> None:
+        scheduler = DummyScheduler(timezone="UTC")
+        with pytest.raises(LookupError) as exc:
+            scheduler.add_job(print, "cronn")
+        assert str(exc.value) == (
+            'No trigger by the name "cronn" was found (known trigger names: and, '
+            "calendarinterval, cron, date, interval, or; did you mean 'cron'?)"
+        )
+        with pytest.raises(LookupError) as exc:
+            scheduler.add_executor("threadpol")
+        assert str(exc.value).endswith("did you mean 'threadpool'?)")
+        assert "processpool" in str(exc.value)
 
 
 def test_module_all() -> None:

@@ -90,7 +90,8 @@ def test_configure_default_prefix_picks_and_strips_package_keys() -> None:
         "timezone": "Europe/Paris",
         "other": 1,
     }
-    assert configured(gconfig) == {"timezone": "UTC", "jobstore_retry_interval": "3"}
+    with pytest.warns(UserWarning, match="rename the prefix"):
+        assert configured(gconfig) == {"timezone": "UTC", "jobstore_retry_interval": "3"}
 
 
 @pytest.mark.parametrize("prefix", ["", None], ids=["empty", "None"])

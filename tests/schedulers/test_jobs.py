@@ -20,6 +20,7 @@ from quartzite.events import (
     JobEvent,
     SchedulerEvent,
 )
+from quartzite.executors.debug import DebugExecutor
 from quartzite.job import Job
 from quartzite.jobstores.base import ConflictingIdError, JobLookupError
 from quartzite.jobstores.memory import MemoryJobStore
@@ -27,7 +28,7 @@ from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
 from quartzite.util import undefined
 
-from .support import DummyScheduler, EventRecorder, dummy_job, no_args_job
+from .support import DummyScheduler, EventRecorder, RecordingExecutor, dummy_job, no_args_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2021, 6, 1, 12, 0, tzinfo=BERLIN)  # the fake clock's start (tests/conftest.py)
@@ -164,7 +165,7 @@ def test_add_job_bad_trigger_type(scheduler: DummyScheduler, trigger: Any, typen
 def test_add_job_unknown_trigger_alias(scheduler: DummyScheduler) -> None:
     with pytest.raises(LookupError) as exc:
         scheduler.add_job(no_args_job, "nonexistent")
-    assert exc.value.args == ('No trigger by the name "nonexistent" was found',)
+    assert exc.value.args[0].startswith('No trigger by the name "nonexistent" was found (')
 
 
 def test_trigger_timezone_defaults_to_the_schedulers(scheduler: DummyScheduler) -> None:
@@ -210,7 +211,7 @@ def test_interval_trigger_zone_from_start_date_on_the_fake_clock(
 def test_add_job_validates_at_once(scheduler: DummyScheduler) -> None:
     with pytest.raises(ValueError, match="The list of positional arguments is longer"):
         scheduler.add_job(no_args_job, args=[1])
-    with pytest.raises(TypeError, match=r"^max_instances must be a positive integer$"):
+    with pytest.raises(TypeError, match=r"^max_instances must be a positive integer"):
         scheduler.add_job(no_args_job, max_instances=0)
     with pytest.raises(TypeError, match=r"^Unsupported type for next_run_time: int$"):
         scheduler.add_job(no_args_job, next_run_time=1)
@@ -317,7 +318,10 @@ def test_pending_jobs_replace_existing_at_start(scheduler: DummyScheduler) -> No
 def test_add_job_unknown_jobstore(started: DummyScheduler) -> None:
     with pytest.raises(KeyError) as exc:
         started.add_job(no_args_job, jobstore="nonexistent")
-    assert exc.value.args == ("No such job store: nonexistent",)
+    assert str(exc.value) == (
+        "No such job store: nonexistent -- the job stores of this scheduler are: 'default', 'other'"
+    )
+    assert started.get_jobs() == []
 
 
 def test_add_job_does_not_wake_paused_scheduler(scheduler: DummyScheduler) -> None:
@@ -841,3 +845,94 @@ def test_print_jobs_defaults_to_stdout(
 ) -> None:
     scheduler.print_jobs()
     assert capsys.readouterr().out == "Pending jobs:\n    No pending jobs\n"
+
+
+# ------------------------------------------------- unknown aliases: refused when the job is added
+
+
+def test_add_job_with_an_unknown_executor_is_refused_at_once(
+    started: DummyScheduler, recorder: EventRecorder
+) -> None:
+    started.add_executor(DebugExecutor(), "fast")
+    recorder.clear()
+    with pytest.raises(LookupError) as exc:
+        started.add_job(no_args_job, executor="fsat")
+    assert isinstance(exc.value, KeyError)  # the contract's lookup error type
+    assert str(exc.value) == (
+        "No such executor: fsat -- the executors of this scheduler are: 'default', 'fast'; "
+        "did you mean 'fast'?"
+    )
+    assert started.get_jobs() == []
+    assert recorder.events == []
+
+
+def test_pending_job_with_an_unknown_executor_stops_start_before_anything_starts(
+    scheduler: DummyScheduler,
+) -> None:
+    executor = RecordingExecutor()
+    scheduler.add_executor(executor, "default")
+    scheduler.add_job(no_args_job, id="lost", executor="nope")
+    with pytest.raises(KeyError) as exc:
+        scheduler.start()
+    assert str(exc.value) == (
+        "No such executor: nope (named by pending job 'lost') -- the executors of this "
+        "scheduler are: 'default'"
+    )
+    assert not scheduler.running
+    assert executor.calls == []  # not started
+    assert [job.id for job in scheduler.get_jobs()] == ["lost"]  # still pending, fixable
+
+
+def test_pending_job_with_an_unknown_jobstore_stops_start(scheduler: DummyScheduler) -> None:
+    scheduler.add_job(no_args_job, id="lost", jobstore="othr")
+    scheduler.add_jobstore(MemoryJobStore(), "other")
+    with pytest.raises(KeyError) as exc:
+        scheduler.start()
+    assert str(exc.value) == (
+        "No such job store: othr (named by pending job 'lost') -- the job stores of this "
+        "scheduler are: 'default', 'other'; did you mean 'other'?"
+    )
+
+
+@pytest.mark.parametrize("argument", ["executor", "jobstore"])
+def test_add_job_refuses_an_alias_that_is_not_a_string(
+    scheduler: DummyScheduler, argument: str
+) -> None:
+    with pytest.raises(TypeError) as exc:
+        scheduler.add_job(no_args_job, **{argument: 1})
+    assert str(exc.value) == (
+        f"add_job: {argument} must be the alias (a str) of a configured {argument}, got int: 1"
+    )
+    assert scheduler._pending_jobs == []
+
+
+def test_add_job_alias_check_goes_through_the_lookup_methods(started: DummyScheduler) -> None:
+    # APScheduler-era code replaces _lookup_executor on the instance; the check must honour it.
+    started._lookup_executor = mock.MagicMock()  # type: ignore[method-assign]
+    job = started.add_job(no_args_job, executor="provided-by-the-mock")
+    started._lookup_executor.assert_called_with("provided-by-the-mock")
+    assert started.get_job(job.id) is not None
+
+
+@pytest.mark.parametrize(
+    "options, wanted",
+    [
+        ({"args": 5}, "add_job: args must be a list or tuple of positional arguments"),
+        ({"args": "abc"}, "add_job: args must be a list or tuple of positional arguments"),
+        ({"kwargs": "x"}, "add_job: kwargs must be a mapping of keyword arguments"),
+        ({"kwargs": [1]}, "add_job: kwargs must be a mapping of keyword arguments"),
+    ],
+)
+def test_add_job_refuses_args_and_kwargs_of_the_wrong_shape(
+    scheduler: DummyScheduler, options: dict[str, Any], wanted: str
+) -> None:
+    with pytest.raises(TypeError) as exc:
+        scheduler.add_job(no_args_job, **options)
+    [value] = options.values()
+    assert str(exc.value).startswith(wanted)
+    assert str(exc.value).endswith(f"got {type(value).__name__}: {value!r}")
+
+
+def test_add_job_takes_kwargs_as_key_value_pairs(scheduler: DummyScheduler) -> None:
+    job = scheduler.add_job(dummy_job, args=[1], kwargs=[("b", 2)])
+    assert job.kwargs == {"b": 2}

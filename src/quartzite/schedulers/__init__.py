@@ -1,15 +1,15 @@
-"""Scheduler variants, and the errors about the scheduler's running state."""
+"""The scheduler variants (one module each) and the two errors about a scheduler's state."""
 
 
 class SchedulerAlreadyRunningError(Exception):
-    """Raised when attempting to start or configure the scheduler when it's already running."""
+    """``start()`` or ``configure()`` was called on a scheduler that is running or paused."""
 
     def __str__(self) -> str:
         return "Scheduler is already running"
 
 
 class SchedulerNotRunningError(Exception):
-    """Raised when attempting to shutdown the scheduler when it's not running."""
+    """``shutdown()``, ``pause()`` or ``resume()`` was called on a stopped scheduler."""
 
     def __str__(self) -> str:
         return "Scheduler is not running"

@@ -1,222 +1,234 @@
-"""The scheduler's executors, job stores, listeners and plugin resolution."""
+"""The scheduler's executors and job stores, and the plugins they (and triggers) are built from.
+
+:class:`ComponentRegistry` owns the two alias tables and their locks. A component reaches it in
+one of three shapes: an instance, a plugin alias (``"threadpool"``) with constructor options, or a
+configuration dict (``{"type": alias, ...}`` or ``{"class": cls_or_ref, ...}``).
+
+The registry calls back through its scheduler for the names API.md §10 lets subclasses and tests
+replace: ``_create_plugin_instance``, the ``_<kind>_plugins`` / ``_<kind>_classes`` tables (read
+from the scheduler instance, so a table installed on one scheduler is seen) and ``state``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from logging import Logger
-from typing import TYPE_CHECKING, Any, Callable, ContextManager
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, ContextManager
 
-from ..events import (
-    EVENT_EXECUTOR_ADDED,
-    EVENT_EXECUTOR_REMOVED,
-    EVENT_JOBSTORE_ADDED,
-    EVENT_JOBSTORE_REMOVED,
-    SchedulerEvent,
-)
 from ..executors.base import BaseExecutor
 from ..jobstores.base import BaseJobStore
-from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, PluginRegistry
 from ..triggers.base import BaseTrigger
 from ..util import maybe_ref
+from ._config import ConfigParser, closest_hint
 from ._states import STATE_STOPPED
 
-_PLUGIN_BASE_CLASSES: dict[str, type] = {
+if TYPE_CHECKING:
+    from .base import BaseScheduler
+
+__all__ = ("ComponentRegistry", "UnknownAliasError", "UnknownPluginError", "forward_to")
+
+_BASE_CLASSES: dict[str, type] = {
     "trigger": BaseTrigger,
     "executor": BaseExecutor,
     "jobstore": BaseJobStore,
 }
-_PLUGIN_REGISTRIES = {type_: f"_{type_}_plugins" for type_ in _PLUGIN_BASE_CLASSES}
-_CLASS_CACHES = {type_: f"_{type_}_classes" for type_ in _PLUGIN_BASE_CLASSES}
-_COMPONENT_LABELS = {"executor": "executor", "jobstore": "job store"}
+# How messages name each kind: the contract spells the plugin kind "jobstore" but the component
+# "job store".
+_LABELS = {"executor": "executor", "jobstore": "job store", "trigger": "trigger"}
 
 
-class ComponentsMixin:
-    """Adds, removes and looks up the executors, job stores and listeners of a scheduler."""
+_CONFIG = ConfigParser()
 
-    _trigger_plugins: Any = PluginRegistry("quartzite.triggers", BUILTIN_TRIGGERS)
-    _trigger_classes: dict[str, type] = {}
-    _executor_plugins: Any = PluginRegistry("quartzite.executors", BUILTIN_EXECUTORS)
-    _executor_classes: dict[str, type] = {}
-    _jobstore_plugins: Any = PluginRegistry("quartzite.jobstores", BUILTIN_JOBSTORES)
-    _jobstore_classes: dict[str, type] = {}
 
-    if TYPE_CHECKING:
-        state: int
-        timezone: Any
-        _logger: Logger
-        _executors: dict[str, BaseExecutor]
-        _executors_lock: ContextManager[Any]
-        _jobstores: dict[str, BaseJobStore]
-        _jobstores_lock: ContextManager[Any]
-        _listeners: list[tuple[Callable[[Any], Any], int]]
-        _listeners_lock: ContextManager[Any]
+class UnknownAliasError(KeyError):
+    """A job names an executor or job store alias that the scheduler does not have.
 
-        def wakeup(self) -> None: ...
+    A :class:`KeyError` (hence a :class:`LookupError`) like the contract's lookup errors, but
+    shown as the plain sentence rather than as the quoted key ``KeyError`` prints.
+    """
 
-    def add_executor(
-        self, executor: BaseExecutor | str, alias: str = "default", **executor_opts: Any
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownPluginError(LookupError):
+    """No built-in table entry and no installed entry point provides a plugin alias.
+
+    ``_create_plugin_instance`` raises it with the contract's sentence alone, since code written
+    for APScheduler compares that message; the public paths (``add_job``, ``add_executor``,
+    ``configure`` ...) raise it again with the known names and the closest one appended.
+    """
+
+    def __init__(self, kind: str, alias: Any, known: list[str], *, detailed: bool = False):
+        message = f'No {kind} by the name "{alias}" was found'
+        if detailed:
+            message += (
+                f" (known {kind} names: {', '.join(known) or 'none'}{closest_hint(alias, known)})"
+            )
+        super().__init__(message)
+        self.kind = kind
+        self.alias = alias
+        self.known = known
+
+    def detailed(self) -> UnknownPluginError:
+        """The same error, naming the known aliases and the closest match."""
+        return UnknownPluginError(self.kind, self.alias, self.known, detailed=True)
+
+
+def forward_to(part: str, attribute: str, doc: str) -> Any:
+    """A read/write property forwarding to ``self.<part>.<attribute>``.
+
+    The contract's ``_executors``, ``_jobstores``, ``_listeners``, ``_pending_jobs`` and the
+    locks belong to helper objects, but tests and extensions assign to them on the scheduler.
+    """
+
+    def get(self: Any) -> Any:
+        return getattr(getattr(self, part), attribute)
+
+    def set(self: Any, value: Any) -> None:
+        setattr(getattr(self, part), attribute, value)
+
+    return property(get, set, doc=doc)
+
+
+class ComponentRegistry:
+    """Executors and job stores by alias, and the resolution of plugin aliases to classes."""
+
+    def __init__(
+        self,
+        scheduler: BaseScheduler,
+        executors_lock: ContextManager[Any],
+        jobstores_lock: ContextManager[Any],
     ) -> None:
-        """Add an executor to this scheduler.
+        self._scheduler = scheduler
+        self.executors: dict[str, BaseExecutor] = {}
+        self.jobstores: dict[str, BaseJobStore] = {}
+        self.executors_lock = executors_lock
+        self.jobstores_lock = jobstores_lock
 
-        Any extra keyword arguments will be passed to the executor plugin's constructor, assuming
-        that the first argument is the name of an executor plugin.
+    def table(self, kind: str) -> dict[str, Any]:
+        """The alias table of ``kind`` (``"executor"`` or ``"jobstore"``)."""
+        return self.executors if kind == "executor" else self.jobstores
 
-        :param executor: either an executor instance or the name of an executor plugin
-        :param alias: alias for the scheduler
-        :raises ValueError: if there is already an executor by the given alias
-        """
-        self._add_component("executor", executor, alias, executor_opts)
+    def lock(self, kind: str) -> ContextManager[Any]:
+        """The lock guarding the alias table of ``kind``."""
+        return self.executors_lock if kind == "executor" else self.jobstores_lock
 
-        self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
-
-    def remove_executor(self, alias: str, shutdown: bool = True) -> None:
-        """Remove the executor by the given alias from this scheduler.
-
-        :param alias: alias of the executor
-        :param shutdown: ``True`` to shut down the executor after removing it
-        """
-        with self._executors_lock:
-            executor = self._lookup_executor(alias)
-            del self._executors[alias]
-
-        if shutdown:
-            executor.shutdown()
-
-        self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_REMOVED, alias))
-
-    def add_jobstore(
-        self, jobstore: BaseJobStore | str, alias: str = "default", **jobstore_opts: Any
-    ) -> None:
-        """Add a job store to this scheduler.
-
-        Any extra keyword arguments will be passed to the job store plugin's constructor,
-        assuming that the first argument is the name of a job store plugin.
-
-        :param jobstore: job store to be added
-        :param alias: alias for the job store
-        :raises ValueError: if there is already a job store by the given alias
-        """
-        self._add_component("jobstore", jobstore, alias, jobstore_opts)
-
-        self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_ADDED, alias))
-
-        # Notify the scheduler so it can scan the new job store for jobs
-        if self.state != STATE_STOPPED:
-            self.wakeup()
-
-    def remove_jobstore(self, alias: str, shutdown: bool = True) -> None:
-        """Remove the job store by the given alias from this scheduler.
-
-        :param alias: alias of the job store
-        :param shutdown: ``True`` to shut down the job store after removing it
-        """
-        with self._jobstores_lock:
-            jobstore = self._lookup_jobstore(alias)
-            del self._jobstores[alias]
-
-        if shutdown:
-            jobstore.shutdown()
-
-        self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_REMOVED, alias))
-
-    def _add_component(self, type_: str, component: Any, alias: str, options: Any) -> None:
-        """Add an executor or job store (an instance, or a plugin alias built with ``options``)
-        under ``alias``, starting it at once if the scheduler is running."""
-        label = _COMPONENT_LABELS[type_]
+    def add(self, kind: str, component: Any, alias: str, options: Mapping[str, Any]) -> Any:
+        """Register ``component`` (an instance, or a plugin alias built with ``options``) under
+        ``alias``; a running scheduler starts it at once. Returns the instance."""
+        label = _LABELS[kind]
         article = "an" if label[0] in "aeiou" else "a"
-        registry: dict[str, Any] = getattr(self, f"_{type_}s")
-        with getattr(self, f"_{type_}s_lock"):
-            if alias in registry:
+        table = self.table(kind)
+        with self.lock(kind):
+            if alias in table:
                 raise ValueError(
                     f'This scheduler already has {article} {label} by the alias of "{alias}"'
                 )
-
             if isinstance(component, str):
-                instance = self._create_plugin_instance(type_, component, options)
-            elif isinstance(component, _PLUGIN_BASE_CLASSES[type_]):
+                instance = self.plugin(kind, component, options)
+            elif isinstance(component, _BASE_CLASSES[kind]):
                 instance = component
             else:
                 raise TypeError(
                     f"Expected {article} {label} instance or a string, got "
                     f"{component.__class__.__name__} instead"
                 )
-            registry[alias] = instance
+            table[alias] = instance
+            if self._scheduler.state != STATE_STOPPED:
+                instance.start(self._scheduler, alias)
+        return instance
 
-            if self.state != STATE_STOPPED:
-                instance.start(self, alias)
+    def replace_all(self, executors: Any, jobstores: Any) -> None:
+        """Replace both alias tables with the ``executors`` / ``jobstores`` settings.
 
-    def _lookup_executor(self, alias: str) -> BaseExecutor:
-        """Return the executor instance by the given name from the list of executors.
+        Both settings are checked before either table is cleared; each entry is added through
+        the scheduler's ``add_executor`` / ``add_jobstore``, which announce it.
+        """
+        tables = {
+            "executor": _CONFIG.component_table("executors", executors),
+            "jobstore": _CONFIG.component_table("jobstores", jobstores),
+        }
+        for kind, entries in tables.items():
+            self.table(kind).clear()
+            add = getattr(self._scheduler, f"add_{kind}")
+            for alias, value in entries.items():
+                add(self.build(kind, alias, value), alias)
 
-        :raises KeyError: if no executor by the given alias is not found
+    def start_all(self) -> None:
+        """Start every executor, then every job store, each under its table's lock."""
+        for kind in ("executor", "jobstore"):
+            with self.lock(kind):
+                for alias, component in self.table(kind).items():
+                    component.start(self._scheduler, alias)
+
+    def shutdown_all(self, wait: bool) -> None:
+        """Shut every executor down (``wait`` for running jobs?), then every job store.
+
+        Executors are shut down outside their lock: a running job that touches the scheduler
+        (adds or removes a job) must not deadlock a shutdown that waits for it.
+        """
+        with self.executors_lock:
+            executors = list(self.executors.values())
+        for executor in executors:
+            executor.shutdown(wait)
+        with self.jobstores_lock:
+            for store in self.jobstores.values():
+                store.shutdown()
+
+    def remove(self, kind: str, alias: str, shutdown: bool) -> None:
+        """Unregister ``alias`` (found through the scheduler's ``_lookup_<kind>``), then shut
+        it down if asked to, outside the lock."""
+        with self.lock(kind):
+            component = getattr(self._scheduler, f"_lookup_{kind}")(alias)
+            del self.table(kind)[alias]
+        if shutdown:
+            component.shutdown()
+
+    def lookup(self, kind: str, alias: str) -> Any:
+        """The component registered under ``alias``.
+
+        :raises KeyError: with the contract's exact message (``No such executor: ALIAS``)
         """
         try:
-            return self._executors[alias]
+            return self.table(kind)[alias]
         except KeyError:
-            raise KeyError(f"No such executor: {alias}")
+            raise KeyError(f"No such {_LABELS[kind]}: {alias}") from None
 
-    def _lookup_jobstore(self, alias: str) -> BaseJobStore:
-        """Return the job store instance by the given name from the list of job stores.
+    def unknown_alias_error(self, kind: str, alias: Any, context: str = "") -> UnknownAliasError:
+        """The error for a job naming an alias of ``kind`` that is not registered."""
+        label = _LABELS[kind]
+        known = sorted(self.table(kind))
+        listing = ", ".join(repr(name) for name in known) or "none"
+        return UnknownAliasError(
+            f"No such {label}: {alias}{context} -- the {label}s of this scheduler are: "
+            f"{listing}{closest_hint(alias, known)}"
+        )
 
-        :raises KeyError: if no job store by the given alias is not found
-        """
-        try:
-            return self._jobstores[alias]
-        except KeyError:
-            raise KeyError(f"No such job store: {alias}")
-
-    def _create_default_executor(self) -> BaseExecutor:
-        """Create a default executor store, specific to the particular scheduler type."""
-        from ..executors.pool import ThreadPoolExecutor
-
-        return ThreadPoolExecutor()
-
-    def _create_default_jobstore(self) -> BaseJobStore:
-        """Create a default job store, specific to the particular scheduler type."""
-        from ..jobstores.memory import MemoryJobStore
-
-        return MemoryJobStore()
-
-    def _build_component(self, type_: str, alias: str, value: Any, base_class: type) -> Any:
-        """Turn one ``executors`` / ``jobstores`` configuration entry into an instance."""
-        label = _COMPONENT_LABELS[type_]
-        if isinstance(value, base_class):
+    def build(self, kind: str, alias: str, value: Any) -> Any:
+        """Turn one entry of the ``executors`` / ``jobstores`` setting into an instance."""
+        label = _LABELS[kind]
+        if isinstance(value, _BASE_CLASSES[kind]):
             return value
         if isinstance(value, MutableMapping):
+            # Popping (not reading) "class" and "type" is part of the contract: the rest of the
+            # caller's dict is what reaches the constructor.
             component_class = value.pop("class", None)
             plugin = value.pop("type", None)
             if plugin:
-                return self._create_plugin_instance(type_, plugin, value)
+                return self.plugin(kind, plugin, value)
             if component_class:
                 return maybe_ref(component_class)(**value)
             raise ValueError(
                 f'Cannot create {label} "{alias}" -- either "type" or "class" must be defined'
             )
         raise TypeError(
-            f"Expected {label} instance or dict for {type_}s['{alias}'], "
+            f"Expected {label} instance or dict for {kind}s['{alias}'], "
             f"got {value.__class__.__name__} instead"
         )
 
-    def _create_plugin_instance(self, type_: str, alias: str, constructor_kwargs: Any) -> Any:
-        """Instantiate the plugin class registered under ``alias`` for ``type_``."""
-        classes: dict[str, type] = getattr(self, _CLASS_CACHES[type_])
-        try:
-            plugin_class = classes[alias]
-        except KeyError:
-            plugins: Any = getattr(self, _PLUGIN_REGISTRIES[type_])
-            if alias not in plugins:
-                raise LookupError(f'No {type_} by the name "{alias}" was found')
-            plugin_class = plugins[alias].load()
-            if not isinstance(plugin_class, type) or not issubclass(
-                plugin_class, _PLUGIN_BASE_CLASSES[type_]
-            ):
-                raise TypeError(f"The {type_} entry point does not point to a {type_} class")
-            classes[alias] = plugin_class
-
-        return plugin_class(**constructor_kwargs)
-
-    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
-        """Return a trigger instance as is, or build one from its alias and ``trigger_args``."""
+    def create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
+        """A trigger instance as given, or one built from an alias (``None`` means ``"date"``)
+        and ``trigger_args``, in the scheduler's zone unless they name another."""
         if isinstance(trigger, BaseTrigger):
             return trigger
         if trigger is None:
@@ -225,39 +237,34 @@ class ComponentsMixin:
             raise TypeError(
                 f"Expected a trigger instance or string, got {trigger.__class__.__name__} instead"
             )
+        trigger_args.setdefault("timezone", self._scheduler.timezone)
+        built: BaseTrigger = self.plugin("trigger", trigger, trigger_args)
+        return built
 
-        # Use the scheduler's time zone if nothing else is specified
-        trigger_args.setdefault("timezone", self.timezone)
+    def plugin(self, kind: str, alias: str, options: Any) -> Any:
+        """Build a plugin through the scheduler's ``_create_plugin_instance`` (which a subclass
+        or a test may replace), naming the known aliases if ``alias`` is unknown."""
+        try:
+            return self._scheduler._create_plugin_instance(kind, alias, options)
+        except UnknownPluginError as exc:
+            raise exc.detailed() from None
 
-        # Instantiate the trigger class
-        return self._create_plugin_instance("trigger", trigger, trigger_args)
+    def create_plugin(self, kind: str, alias: str, constructor_kwargs: Any) -> Any:
+        """Instantiate the plugin class known as ``alias`` among the plugins of ``kind``.
 
-    def _wants_event(self, code: int) -> bool:
-        """Tell whether an event of type ``code`` would reach anyone.
-
-        Lets hot paths skip building events nobody listens to. A ``_dispatch_event`` replaced on
-        the instance or overridden in a subclass is assumed to want every event.
+        Classes are cached per scheduler class (or per instance, where a test installed its own
+        ``_<kind>_classes``); an alias is loaded from the plugin table on first use.
         """
-        if (
-            "_dispatch_event" in self.__dict__
-            or type(self)._dispatch_event is not ComponentsMixin._dispatch_event
-        ):
-            return True
-        return any(mask & code for _callback, mask in self._listeners)
-
-    def _dispatch_event(self, event: SchedulerEvent) -> None:
-        """Dispatch the given event to the interested listeners.
-
-        A listener that raises is logged and ignored.
-        """
-        if not self._listeners:
-            return
-        with self._listeners_lock:
-            listeners = tuple(self._listeners)
-
-        for callback, mask in listeners:
-            if event.code & mask:
-                try:
-                    callback(event)
-                except BaseException:
-                    self._logger.exception("Error notifying listener")
+        classes: dict[str, type] = getattr(self._scheduler, f"_{kind}_classes")
+        plugin_class = classes.get(alias)
+        if plugin_class is None:
+            plugins: Any = getattr(self._scheduler, f"_{kind}_plugins")
+            if alias not in plugins:
+                raise UnknownPluginError(kind, alias, sorted(plugins))
+            plugin_class = plugins[alias].load()
+            if not isinstance(plugin_class, type) or not issubclass(
+                plugin_class, _BASE_CLASSES[kind]
+            ):
+                raise TypeError(f"The {kind} entry point does not point to a {kind} class")
+            classes[alias] = plugin_class
+        return plugin_class(**constructor_kwargs)

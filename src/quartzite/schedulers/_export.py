@@ -58,8 +58,30 @@ def load_job_states(infile: Any) -> list[dict[str, Any]]:
     """
     document = json.load(infile, object_hook=_decode)
     if not isinstance(document, dict):
-        raise ValueError()
+        raise ValueError(
+            f"import_jobs: expected a JSON object written by export_jobs (with 'version' and "
+            f"'jobs' keys), found a JSON {type(document).__name__} at the top level"
+        )
     version = document.get("version", 1)
     if version != FORMAT_VERSION:
         raise ValueError(f"unrecognized version: {version}")
     return document["jobs"]
+
+
+def write_export(job_states: list[dict[str, Any]], outfile: Any) -> None:
+    """Write an export document to ``outfile``: a text file object, or a path to create."""
+    from .. import version
+
+    if hasattr(outfile, "write"):
+        dump_jobs(job_states, version, outfile)
+        return
+    with open(outfile, "w", encoding="utf-8") as file:
+        dump_jobs(job_states, version, file)
+
+
+def read_export(infile: Any) -> list[dict[str, Any]]:
+    """Read the job states of an export document from a text file object or a path."""
+    if hasattr(infile, "read"):
+        return load_job_states(infile)
+    with open(infile, encoding="utf-8") as file:
+        return load_job_states(file)

@@ -1,198 +1,265 @@
-"""The scheduler's processing loop: find due jobs, submit them, advance their schedules."""
+"""One processing round: submit what is due in every job store, then say how long to sleep.
+
+The round, for each job store in turn (holding the scheduler's job store lock):
+
+1. ask the store for the jobs due at ``now``; a store that fails is retried after
+   ``jobstore_retry_interval`` and the round goes on with the next store;
+2. for each due job, ask :func:`quartzite._schedule.due_runs` (the one place where run times are
+   computed) for the run times to submit now and the job's next run time, hand the run times to
+   the job's executor, then store the next run time (or remove the finished job);
+3. ask the store for its earliest next run time.
+
+Submission events are collected and dispatched after the stores are released, so a listener that
+adds a job never waits on the lock. The loop is safe whatever a trigger does: a trigger that
+raises, or that does not move forward (:class:`~quartzite._schedule.StuckTriggerError`), gets its
+job paused and logged, and the round carries on with the other jobs.
+
+Every name that API.md §10 lets a subclass or test replace (``_lookup_executor``,
+``_dispatch_event``, ``remove_job``, ``_current_time``, ``_jobstores``) is reached through the
+scheduler instance on each use.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from logging import Logger
 from threading import TIMEOUT_MAX
-from typing import TYPE_CHECKING, Any, ContextManager
+from typing import TYPE_CHECKING
 
+from .._schedule import DueRuns, due_runs
 from ..events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
-from ..executors.base import BaseExecutor, MaxInstancesReachedError
+from ..executors.base import MaxInstancesReachedError
+from ..job import Job
 from ..jobstores.base import JobLookupError
 from ..util import UTC
 from ._states import STATE_PAUSED
 
 if TYPE_CHECKING:
-    from ..events import SchedulerEvent
-    from ..job import Job
+    from ..executors.base import BaseExecutor
     from ..jobstores.base import BaseJobStore
+    from .base import BaseScheduler
+
+__all__ = ("ProcessingRound",)
 
 
-class ProcessingMixin:
-    """Implements :meth:`_process_jobs`, which every scheduler variant calls when it wakes up."""
+def _job_due_runs(job: Job, now: datetime) -> DueRuns:
+    """What is due for ``job`` at ``now``.
 
-    if TYPE_CHECKING:
-        state: int
-        timezone: Any
-        jobstore_retry_interval: float
-        _logger: Logger
-        _jobstores: dict[str, BaseJobStore]
-        _jobstores_lock: ContextManager[Any]
+    A job whose class overrides ``Job._get_run_times`` (an extension relying on API.md §10, or
+    a test double) is asked through that method, as APScheduler's loop asks it: its run times
+    (the latest only when coalescing), then the trigger's fire time after the last of them.
+    Every other job goes through :func:`~quartzite._schedule.due_runs`.
+    """
+    if getattr(type(job), "_get_run_times", None) is Job._get_run_times:
+        return due_runs(job, now)
+    run_times = job._get_run_times(now)
+    if not run_times:
+        return DueRuns([], job.next_run_time)
+    if job.coalesce:
+        run_times = run_times[-1:]
+    return DueRuns(run_times, job.trigger.get_next_fire_time(run_times[-1], now))
 
-        def _current_time(self) -> datetime: ...
-        def _lookup_executor(self, alias: str) -> BaseExecutor: ...
-        def _dispatch_event(self, event: SchedulerEvent) -> None: ...
-        def _wants_event(self, code: int) -> bool: ...
-        def remove_job(self, job_id: str, jobstore: str | None = None) -> None: ...
 
-    def _process_jobs(self) -> float | None:
-        """Iterate through jobs in every job store, run all due jobs, and figure out how long to
-        wait for the next round.
+def _earliest(current: datetime | None, candidate: datetime) -> datetime:
+    if current is None or candidate.astimezone(UTC) < current.astimezone(UTC):
+        return candidate
+    return current
 
-        :return: the number of seconds to wait until the next round, or ``None`` to wait until
-            woken up
+
+class ProcessingRound:
+    """Runs processing rounds for one scheduler (``BaseScheduler._process_jobs`` hands off here)."""
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self._scheduler = scheduler
+
+    def run(self) -> float | None:
+        """Process every job store once.
+
+        :return: seconds until the next round is due, or ``None`` to sleep until woken up
         """
-        if self.state == STATE_PAUSED:
-            self._logger.debug("Scheduler is paused -- not processing jobs")
+        scheduler = self._scheduler
+        logger = scheduler._logger
+        if scheduler.state == STATE_PAUSED:
+            logger.debug("Scheduler is paused -- not processing jobs")
+            return None
+        if scheduler._stopping:
+            logger.debug("Scheduler is shutting down -- not processing jobs")
             return None
 
-        self._logger.debug("Looking for jobs to run")
-        now = self._current_time()
-        next_wakeup_time: datetime | None = None
+        logger.debug("Looking for jobs to run")
+        now = scheduler._current_time()
+        retry_at = now + timedelta(seconds=scheduler.jobstore_retry_interval)
+        next_wakeup: datetime | None = None
         events: list[JobSubmissionEvent] = []
 
-        with self._jobstores_lock:
-            for jobstore_alias, jobstore in self._jobstores.items():
+        with scheduler._jobstores_lock:
+            for alias, store in scheduler._jobstores.items():
                 try:
-                    due_jobs = jobstore.get_due_jobs(now)
+                    due_jobs = store.get_due_jobs(now)
                 except Exception as exc:
-                    # Schedule a wakeup at least in jobstore_retry_interval seconds
-                    self._logger.warning(
-                        "Error getting due jobs from job store %r: %s", jobstore_alias, exc
-                    )
-                    next_wakeup_time = self._earliest(
-                        next_wakeup_time, now + timedelta(seconds=self.jobstore_retry_interval)
-                    )
+                    logger.warning("Error getting due jobs from job store %r: %s", alias, exc)
+                    next_wakeup = _earliest(next_wakeup, retry_at)
                     continue
 
-                stored = True
-                try:
-                    with jobstore.batch_writes():
-                        for job in due_jobs:
-                            stored &= self._process_job(job, jobstore_alias, jobstore, now, events)
-                except Exception:
-                    self._logger.exception(
-                        "Error saving the processed jobs in job store %r", jobstore_alias
-                    )
-                    stored = False
-                if not stored:
-                    # The store failed to record some job's new schedule: retry later
-                    next_wakeup_time = self._earliest(
-                        next_wakeup_time, now + timedelta(seconds=self.jobstore_retry_interval)
-                    )
+                if not self._process_store(alias, store, due_jobs, now, events):
+                    # The store failed to record some job's new schedule: come back later.
+                    next_wakeup = _earliest(next_wakeup, retry_at)
 
-                # Determine if we need to wake up earlier than the currently known time
                 try:
-                    jobstore_next_run_time = jobstore.get_next_run_time()
+                    store_next = store.get_next_run_time()
                 except Exception as exc:
-                    self._logger.warning(
-                        "Error getting the next run time from job store %r: %s",
-                        jobstore_alias,
-                        exc,
+                    logger.warning(
+                        "Error getting the next run time from job store %r: %s", alias, exc
                     )
-                    jobstore_next_run_time = now + timedelta(seconds=self.jobstore_retry_interval)
-                if jobstore_next_run_time:
-                    next_wakeup_time = self._earliest(
-                        next_wakeup_time, jobstore_next_run_time.astimezone(self.timezone)
-                    )
+                    store_next = retry_at
+                if store_next:
+                    next_wakeup = _earliest(next_wakeup, store_next.astimezone(scheduler.timezone))
 
-        # Dispatch the collected submission events outside of the store loop
         for event in events:
-            self._dispatch_event(event)
+            scheduler._dispatch_event(event)
 
-        # Determine the delay until this method should be called again
-        if self.state == STATE_PAUSED or next_wakeup_time is None:
-            self._logger.debug("No jobs; waiting until a job is added")
+        if scheduler.state == STATE_PAUSED or next_wakeup is None:
+            logger.debug("No jobs; waiting until a job is added")
             return None
 
         # Timestamps, not datetimes: two datetimes in one zone subtract as wall-clock times,
-        # which is wrong across a DST change.
-        wait_seconds = next_wakeup_time.timestamp() - self._current_time().timestamp()
+        # which is wrong across a DST change (0 seconds for the repeated hour: a busy loop).
+        wait_seconds = next_wakeup.timestamp() - scheduler._current_time().timestamp()
         wait_seconds = min(max(wait_seconds, 0), TIMEOUT_MAX)
-        self._logger.debug(
-            "Next wakeup is due at %s (in %f seconds)", next_wakeup_time, wait_seconds
-        )
+        logger.debug("Next wakeup is due at %s (in %f seconds)", next_wakeup, wait_seconds)
         return wait_seconds
 
-    def _process_jobs_or_retry(self) -> float | None:
-        """Run :meth:`_process_jobs`; if it fails, log the error and ask to be called again
-        after ``jobstore_retry_interval`` (one bad round must never stop a scheduler)."""
+    def _process_store(
+        self,
+        alias: str,
+        store: BaseJobStore,
+        due_jobs: list[Job],
+        now: datetime,
+        events: list[JobSubmissionEvent],
+    ) -> bool:
+        """Process one store's due jobs in one batch; ``False`` if a write failed."""
+        stored = True
         try:
-            return self._process_jobs()
+            with store.batch_writes():
+                for job in due_jobs:
+                    if self._scheduler._stopping:
+                        # A shutdown began during this round: its executors are going away.
+                        break
+                    stored &= self._process_job(job, alias, store, now, events)
         except Exception:
-            self._logger.exception("Error processing jobs; retrying later")
-            return self.jobstore_retry_interval
-
-    @staticmethod
-    def _earliest(current: datetime | None, candidate: datetime) -> datetime:
-        if current is None or candidate.astimezone(UTC) < current.astimezone(UTC):
-            return candidate
-        return current
+            self._scheduler._logger.exception(
+                "Error saving the processed jobs in job store %r", alias
+            )
+            return False
+        return stored
 
     def _process_job(
         self,
         job: Job,
-        jobstore_alias: str,
-        jobstore: BaseJobStore,
+        alias: str,
+        store: BaseJobStore,
         now: datetime,
         events: list[JobSubmissionEvent],
     ) -> bool:
-        """Submit one due job and store its next run time (or remove it when finished).
+        """Submit one due job and record its next run time (or remove it when finished).
 
         :return: ``False`` if the store failed to record the job's new schedule
         """
+        scheduler = self._scheduler
+        logger = scheduler._logger
         try:
-            executor = self._lookup_executor(job.executor)
+            executor = scheduler._lookup_executor(job.executor)
         except BaseException:
-            self._logger.error(
+            # Rows written by another process may name an executor this one lacks (jobs added
+            # here are checked when added); the contract removes such a job.
+            logger.error(
                 'Executor lookup ("%s") failed for job "%s" -- removing it from the job store',
                 job.executor,
                 job,
             )
-            self.remove_job(job.id, jobstore_alias)
-            return True
-
-        run_times = job._get_run_times(now)
-        run_times = run_times[-1:] if run_times and job.coalesce else run_times
-        if not run_times:
+            # A record of its own (the line above is fixed word for word by the contract).
+            logger.warning(
+                "The executors of this scheduler are: %s",
+                ", ".join(repr(name) for name in sorted(scheduler._executors)) or "none",
+            )
+            scheduler.remove_job(job.id, alias)
             return True
 
         try:
+            due = _job_due_runs(job, now)
+        except Exception:
+            return self._pause_broken_job(job, alias, store)
+
+        if due.skipped:
+            logger.warning(
+                'Job "%s" missed %d run time(s) beyond its catch-up bound; they were skipped',
+                job,
+                due.skipped,
+            )
+        run_times = due.run_times
+        if not run_times and not due.skipped:
+            return True
+
+        if run_times:
+            self._submit(executor, job, alias, run_times, events)
+
+        try:
+            if due.next_run_time:
+                job._modify(next_run_time=due.next_run_time)
+                store.update_job(job)
+            else:
+                scheduler.remove_job(job.id, alias)
+        except JobLookupError:
+            # The job removed itself (or was removed) while it ran: nothing left to update.
+            logger.debug("Job %s was removed while being processed", job.id)
+        except Exception:
+            logger.exception(
+                'Error saving the next run time of job "%s" in job store %r', job, alias
+            )
+            return False
+        return True
+
+    def _submit(
+        self,
+        executor: BaseExecutor,
+        job: Job,
+        alias: str,
+        run_times: list[datetime],
+        events: list[JobSubmissionEvent],
+    ) -> None:
+        scheduler = self._scheduler
+        try:
             executor.submit_job(job, run_times)
         except MaxInstancesReachedError:
-            self._logger.warning(
+            scheduler._logger.warning(
                 'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
                 job,
                 job.max_instances,
             )
-            events.append(
-                JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, jobstore_alias, run_times)
-            )
+            events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, run_times))
         except BaseException:
-            self._logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
-        else:
-            if self._wants_event(EVENT_JOB_SUBMITTED):
-                events.append(
-                    JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times)
-                )
-
-        # Update the job if it has a next execution time, otherwise remove it
-        job_next_run = job.trigger.get_next_fire_time(run_times[-1], now)
-        try:
-            if job_next_run:
-                job._modify(next_run_time=job_next_run)
-                jobstore.update_job(job)
-            else:
-                self.remove_job(job.id, jobstore_alias)
-        except JobLookupError:
-            # The job removed itself (or was removed) while it ran: nothing left to update.
-            self._logger.debug("Job %s was removed while being processed", job.id)
-        except Exception:
-            self._logger.exception(
-                'Error saving the next run time of job "%s" in job store %r',
-                job,
-                jobstore_alias,
+            scheduler._logger.exception(
+                'Error submitting job "%s" to executor "%s"', job, job.executor
             )
+        else:
+            if scheduler._wants_event(EVENT_JOB_SUBMITTED):
+                events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, run_times))
+
+    def _pause_broken_job(self, job: Job, alias: str, store: BaseJobStore) -> bool:
+        """Pause a job whose trigger failed to compute its run times, so the loop goes on."""
+        logger = self._scheduler._logger
+        logger.error(
+            'Trigger %s of job "%s" failed to compute its run times -- pausing the job '
+            "(resume it once the trigger is fixed)",
+            job.trigger,
+            job.id,
+            exc_info=True,
+        )
+        try:
+            job._modify(next_run_time=None)
+            store.update_job(job)
+        except JobLookupError:
+            logger.debug("Job %s was removed while being processed", job.id)
+        except Exception:
+            logger.exception('Error pausing job "%s" in job store %r', job.id, alias)
             return False
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threading import Event, Thread, current_thread
+from threading import Thread, current_thread
 from typing import Any
 
 from ..util import asbool
@@ -13,17 +13,11 @@ __all__ = ("BackgroundScheduler",)
 
 
 class BackgroundScheduler(BlockingScheduler):
-    """A scheduler that runs in the background using a separate thread (:meth:`start` will
-    return immediately).
+    """The blocking scheduler's loop, run in a thread of its own so :meth:`start` returns.
 
-    Extra options:
-
-    ========== =============================================================================
-    ``daemon`` Set the ``daemon`` option in the background thread (defaults to ``True``, see
-               `the documentation
-               <https://docs.python.org/3/library/threading.html#thread-objects>`_
-               for further details)
-    ========== =============================================================================
+    Extra option: ``daemon`` (default ``True``) makes that thread a daemon thread, so the
+    interpreter may exit without calling :meth:`shutdown` first; with ``False`` a program only
+    exits after the scheduler has been shut down.
     """
 
     _thread: Thread | None = None
@@ -33,12 +27,12 @@ class BackgroundScheduler(BlockingScheduler):
         super()._configure(config)
 
     def start(self, *args: Any, **kwargs: Any) -> None:
-        if self._event is None or self._event.is_set():
-            self._event = Event()
-
+        self._fresh_event()
         BaseScheduler.start(self, *args, **kwargs)
-        self._thread = Thread(target=self._main_loop, name="APScheduler", daemon=self._daemon)
-        self._thread.start()
+        # The thread keeps APScheduler's name: tools and tests that look for it still find it.
+        thread = Thread(target=self._main_loop, name="APScheduler", daemon=self._daemon)
+        self._thread = thread
+        thread.start()
 
     def shutdown(self, *args: Any, **kwargs: Any) -> None:
         super().shutdown(*args, **kwargs)

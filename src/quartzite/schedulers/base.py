@@ -1,4 +1,20 @@
-"""The scheduler: configuration, job management and the processing loop shared by all variants."""
+"""``BaseScheduler``: the public face of a scheduler, assembled from parts that each own a concern.
+
+The parts, one module each: :class:`~._config.ConfigParser` checks what ``configure()`` gets;
+:class:`~._listeners.ListenerHub` owns the listeners and delivers events;
+:class:`~._components.ComponentRegistry` owns the executors and job stores by alias and resolves
+plugin aliases; :class:`~._jobs.JobCatalog` knows where jobs are (pending before ``start()``, in
+the stores after); :class:`~._processing.ProcessingRound` submits what is due and says how long
+to sleep. This class keeps the lifecycle and every name of the contract. The internal names
+API.md §10 lets subclasses and tests replace stay methods or attributes here, and the parts call
+back through the scheduler for each of them, so a replacement on an instance takes effect
+everywhere. A variant (blocking, asyncio ...) only adds how to sleep and wake up.
+
+Where the next pieces go: the scheduler's identity and its periodic check-ins with shared stores
+become one more part held here beside the registry (it needs the stores and the clock, nothing
+else); "run now" becomes a method here that hands one occurrence to the processing round's submit
+step; and each run's outcome is recorded in :meth:`BaseScheduler._report_run_outcome`.
+"""
 
 from __future__ import annotations
 
@@ -13,86 +29,84 @@ from typing import IO, Any, Callable, ContextManager, TypeVar, Union
 
 from tzlocal import get_localzone
 
-from ..events import (
-    EVENT_ALL,
-    EVENT_ALL_JOBS_REMOVED,
-    EVENT_JOB_ADDED,
-    EVENT_JOB_MODIFIED,
-    EVENT_JOB_REMOVED,
-    EVENT_SCHEDULER_PAUSED,
-    EVENT_SCHEDULER_RESUMED,
-    EVENT_SCHEDULER_SHUTDOWN,
-    EVENT_SCHEDULER_STARTED,
-    JobEvent,
-    SchedulerEvent,
-)
+from .. import events as ev
+from .._schedule import first_run_time
 from ..executors.base import BaseExecutor
 from ..job import Job
-from ..jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
+from ..jobstores.base import BaseJobStore, JobLookupError
+from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, PluginRegistry
 from ..triggers.base import BaseTrigger
-from ..util import asbool, asint, astimezone, maybe_ref, undefined
+from ..util import maybe_ref, undefined
 from . import SchedulerAlreadyRunningError, SchedulerNotRunningError
-from ._components import ComponentsMixin
-from ._processing import ProcessingMixin
+from ._components import ComponentRegistry, forward_to
+from ._config import ConfigParser, refuse_uwsgi_without_threads
+from ._export import read_export, write_export
+from ._jobs import JobCatalog
+from ._listeners import ListenerHub
+from ._processing import ProcessingRound
 from ._states import STATE_PAUSED, STATE_RUNNING, STATE_STOPPED
 
 __all__ = ("STATE_PAUSED", "STATE_RUNNING", "STATE_STOPPED", "BaseScheduler")
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 _TriggerSpec = Union[BaseTrigger, str, None]
+_CONFIG = ConfigParser()
 
 
-def _merge_into(target: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``target[key] = value``, merging nested dicts given in both dotted and nested style."""
-    existing = target.get(key)
-    if isinstance(existing, dict) and isinstance(value, Mapping):
-        merged = dict(existing)
-        for subkey, subvalue in value.items():
-            _merge_into(merged, subkey, subvalue)
-        target[key] = merged
-    else:
-        target[key] = value
+class BaseScheduler(metaclass=ABCMeta):
+    """What every scheduler variant shares: configuration, components, jobs and the loop body.
 
+    Options (as keyword arguments, or in ``gconfig`` under the ``quartzite.`` prefix):
 
-class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
-    """Abstract base class for all schedulers.
-
-    Takes the following keyword arguments:
-
-    :param str|logging.Logger logger: logger to use for the scheduler's logging (defaults to
-        ``quartzite.scheduler``)
-    :param str|datetime.tzinfo timezone: the default time zone (defaults to the local timezone)
-    :param int|float jobstore_retry_interval: the minimum number of seconds to wait between
-        retries in the scheduler's main loop if the job store raises an exception when getting
-        the list of due jobs
-    :param dict job_defaults: default values for newly added jobs
-    :param dict jobstores: a dictionary of job store alias -> job store instance or configuration
-        dict
-    :param dict executors: a dictionary of executor alias -> executor instance or configuration
-        dict
+    :param str|logging.Logger logger: where the scheduler logs (``quartzite.scheduler`` unless
+        given; a string is a ``module:attribute`` reference)
+    :param str|datetime.tzinfo timezone: the zone naive datetimes are read in (local by default)
+    :param int|float jobstore_retry_interval: seconds before a job store that failed to answer
+        is asked again (10 by default)
+    :param dict job_defaults: ``misfire_grace_time``, ``coalesce`` and ``max_instances`` for
+        jobs that do not set their own
+    :param dict jobstores: alias → job store instance, or its configuration dict
+    :param dict executors: alias → executor instance, or its configuration dict
     """
+
+    # Plugin tables and resolved-class caches, per class; tests install their own per instance.
+    _trigger_plugins: Any = PluginRegistry("quartzite.triggers", BUILTIN_TRIGGERS)
+    _trigger_classes: dict[str, type] = {}
+    _executor_plugins: Any = PluginRegistry("quartzite.executors", BUILTIN_EXECUTORS)
+    _executor_classes: dict[str, type] = {}
+    _jobstore_plugins: Any = PluginRegistry("quartzite.jobstores", BUILTIN_JOBSTORES)
+    _jobstore_classes: dict[str, type] = {}
+
+    #: set by :meth:`shutdown` before anything is stopped, cleared by :meth:`start`
+    _stopping = False
 
     timezone: tzinfo
     jobstore_retry_interval: float
     _logger: Logger
+    _job_defaults: dict[str, Any]
+
+    _executors = forward_to("_components", "executors", "Executors by alias.")
+    _jobstores = forward_to("_components", "jobstores", "Job stores by alias.")
+    _executors_lock = forward_to("_components", "executors_lock", "Guards ``_executors``.")
+    _jobstores_lock = forward_to("_components", "jobstores_lock", "Guards ``_jobstores``.")
+    _listeners = forward_to("_listener_hub", "listeners", "``(callback, mask)`` pairs.")
+    _listeners_lock = forward_to("_listener_hub", "lock", "Guards ``_listeners``.")
+    _pending_jobs = forward_to("_jobs", "pending", "Jobs added before start().")
 
     def __init__(self, gconfig: Mapping[str, Any] = {}, **options: Any) -> None:
         super().__init__()
-        self._executors: dict[str, BaseExecutor] = {}
-        self._executors_lock = self._create_lock()
-        self._jobstores: dict[str, BaseJobStore] = {}
-        self._jobstores_lock = self._create_lock()
-        self._listeners: list[tuple[Callable[[Any], Any], int]] = []
-        self._listeners_lock = self._create_lock()
-        self._pending_jobs: list[tuple[Job, str, bool]] = []
+        self._components = ComponentRegistry(self, self._create_lock(), self._create_lock())
+        self._listener_hub = ListenerHub(self._create_lock())
+        self._round = ProcessingRound(self)
+        self._jobs = JobCatalog(self)
         self.state = STATE_STOPPED
         self.configure(gconfig, **options)
 
     def __getstate__(self) -> Any:
         raise TypeError(
-            "Schedulers cannot be serialized. Ensure that you are not passing a "
-            "scheduler instance as an argument to a job, or scheduling an instance "
-            "method where the instance contains a scheduler as an attribute."
+            "Schedulers cannot be serialized. A scheduler holds locks, threads and open "
+            "connections; check that no job receives the scheduler as an argument, and that no "
+            "job is a method of an object that keeps a reference to it."
         )
 
     def configure(
@@ -101,180 +115,170 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         prefix: str | None = "quartzite.",
         **options: Any,
     ) -> None:
-        """Reconfigure the scheduler with the given options.
+        """Apply settings to a stopped scheduler (see the class docstring for the options).
 
-        Can only be done when the scheduler isn't running.
-
-        :param gconfig: a "global" configuration dictionary whose values can be overridden by
-            keyword arguments to this method; dotted keys (``"jobstores.default.type"``) are
-            expanded into nested dicts
-        :param prefix: pick only those keys from ``gconfig`` that are prefixed with this string
-            (pass an empty string or ``None`` to use all keys)
-        :raises SchedulerAlreadyRunningError: if the scheduler is already running
+        :param gconfig: flat settings such as an INI section; keys under ``prefix`` are used,
+            and their dots describe nesting (``"quartzite.jobstores.default.type"``)
+        :param prefix: the key prefix to select and strip (``""`` or ``None``: take every key)
+        :param options: settings that override the ones found in ``gconfig``
+        :raises SchedulerAlreadyRunningError: unless the scheduler is stopped
         """
         if self.state != STATE_STOPPED:
             raise SchedulerAlreadyRunningError
-
-        if prefix:
-            prefix_length = len(prefix)
-            gconfig = {
-                key[prefix_length:]: value
-                for key, value in gconfig.items()
-                if key.startswith(prefix)
-            }
-
-        config: dict[str, Any] = {}
-        for key, value in gconfig.items():
-            *parents, leaf = key.split(".")
-            target = config
-            for part in parents:
-                child = target.get(part)
-                if not isinstance(child, dict):
-                    child = target[part] = {} if child is None else dict(child)
-                target = child
-            _merge_into(target, leaf, value)
-
-        config.update(options)
-        self._configure(config)
+        self._configure(_CONFIG.collect(gconfig, prefix, options, owner=self))
 
     def _configure(self, config: dict[str, Any]) -> None:
+        """Read the base settings from ``config``; a subclass pops its own keys first."""
         self._logger = maybe_ref(config.pop("logger", None)) or getLogger("quartzite.scheduler")
-        self.timezone = astimezone(config.pop("timezone", None)) or get_localzone()
-        self.jobstore_retry_interval = float(config.pop("jobstore_retry_interval", 10))
+        self.timezone = _CONFIG.timezone(config.pop("timezone", None)) or get_localzone()
+        self.jobstore_retry_interval = _CONFIG.retry_interval(
+            config.pop("jobstore_retry_interval", 10)
+        )
+        self._job_defaults = _CONFIG.job_defaults(config.get("job_defaults"))
 
-        job_defaults = config.get("job_defaults", {})
-        self._job_defaults = {
-            "misfire_grace_time": asint(job_defaults.get("misfire_grace_time", 1)),
-            "coalesce": asbool(job_defaults.get("coalesce", True)),
-            "max_instances": asint(job_defaults.get("max_instances", 1)),
-        }
-
-        self._executors.clear()
-        for alias, value in config.get("executors", {}).items():
-            executor = self._build_component("executor", alias, value, BaseExecutor)
-            self.add_executor(executor, alias)
-
-        self._jobstores.clear()
-        for alias, value in config.get("jobstores", {}).items():
-            store = self._build_component("jobstore", alias, value, BaseJobStore)
-            self.add_jobstore(store, alias)
+        self._components.replace_all(config.get("executors"), config.get("jobstores"))
 
     def start(self, paused: bool = False) -> None:
-        """Start the configured executors and job stores and begin processing scheduled jobs.
+        """Start the executors and job stores, store the jobs added so far, and begin running.
 
-        :param paused: if ``True``, don't start job processing until :meth:`resume` is called
-        :raises SchedulerAlreadyRunningError: if the scheduler is already running
-        :raises RuntimeError: if running under uWSGI with threads disabled
+        Every job added before this call is checked first: one naming an executor or job store
+        this scheduler does not have stops the start before any component has started.
+
+        :param paused: start without processing jobs until :meth:`resume` is called
+        :raises SchedulerAlreadyRunningError: if the scheduler is not stopped
+        :raises KeyError: if a pending job names an unknown executor or job store
+        :raises RuntimeError: under uWSGI without threads (jobs would never run)
         """
         if self.state != STATE_STOPPED:
             raise SchedulerAlreadyRunningError
+        refuse_uwsgi_without_threads()
 
-        self._check_uwsgi()
-
+        # Defaults are added (not started) first, so that the pending jobs can be checked
+        # against the complete alias tables while nothing runs yet.
         with self._executors_lock:
             if "default" not in self._executors:
                 self.add_executor(self._create_default_executor(), "default")
-            for alias, executor in self._executors.items():
-                executor.start(self, alias)
-
         with self._jobstores_lock:
             if "default" not in self._jobstores:
                 self.add_jobstore(self._create_default_jobstore(), "default")
-            for alias, store in self._jobstores.items():
-                store.start(self, alias)
+        self._jobs.check_pending()
 
+        self._stopping = False
+        self._components.start_all()
+        with self._jobstores_lock:
             for job, jobstore_alias, replace_existing in self._pending_jobs:
                 self._real_add_job(job, jobstore_alias, replace_existing)
-            del self._pending_jobs[:]
+            self._pending_jobs.clear()
 
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
-        self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_STARTED))
-
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_STARTED))
         if not paused:
             self.wakeup()
 
     @abstractmethod
     def shutdown(self, wait: bool = True) -> None:
-        """Shut down the scheduler, along with its executors and job stores.
+        """Stop the executors and job stores; jobs already running finish undisturbed.
 
-        Does not interrupt any currently running jobs.
+        Variants extend this with stopping their loop; they call this body.
 
-        :param wait: ``True`` to wait until all currently executing jobs have finished
-        :raises SchedulerNotRunningError: if the scheduler has not been started yet
+        :param wait: wait for running jobs to finish before returning
+        :raises SchedulerNotRunningError: if the scheduler is stopped already
         """
         if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
 
+        # Raised before the state changes, so a processing round that is under way stops
+        # submitting to executors that are about to go away.
+        self._stopping = True
         self.state = STATE_STOPPED
 
-        # Executors are shut down outside the store lock: a running job that touches the
-        # scheduler (adds or removes a job) must not deadlock a shutdown that waits for it.
-        with self._executors_lock:
-            executors = list(self._executors.values())
-        for executor in executors:
-            executor.shutdown(wait)
-        with self._jobstores_lock:
-            for store in self._jobstores.values():
-                store.shutdown()
+        self._components.shutdown_all(wait)
 
         self._logger.info("Scheduler has been shut down")
-        self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_SHUTDOWN))
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_SHUTDOWN))
 
     def pause(self) -> None:
-        """Pause job processing in the scheduler.
-
-        This will prevent the scheduler from waking up to do job processing until :meth:`resume`
-        is called. It will not however stop any already running job processing.
-        """
-        if self.state == STATE_STOPPED:
-            raise SchedulerNotRunningError
-        if self.state == STATE_RUNNING:
-            self.state = STATE_PAUSED
-            self._logger.info("Paused scheduler job processing")
-            self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_PAUSED))
+        """Stop processing jobs (running jobs go on) until :meth:`resume`; no-op when paused."""
+        self._change_state(STATE_RUNNING, STATE_PAUSED)
 
     def resume(self) -> None:
-        """Resume job processing in the scheduler."""
+        """Process jobs again after :meth:`pause`, starting with a round at once."""
+        if self._change_state(STATE_PAUSED, STATE_RUNNING):
+            self.wakeup()
+
+    def _change_state(self, expected: int, new: int) -> bool:
+        """Switch between running and paused; ``False`` if already in ``new``."""
         if self.state == STATE_STOPPED:
             raise SchedulerNotRunningError
-        if self.state == STATE_PAUSED:
-            self.state = STATE_RUNNING
+        if self.state != expected:
+            return False
+        self.state = new
+        if new == STATE_PAUSED:
+            self._logger.info("Paused scheduler job processing")
+            self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_PAUSED))
+        else:
             self._logger.info("Resumed scheduler job processing")
-            self._dispatch_event(SchedulerEvent(EVENT_SCHEDULER_RESUMED))
-            self.wakeup()
+            self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_RESUMED))
+        return True
 
     @property
     def running(self) -> bool:
-        """``True`` if the scheduler has been started (paused counts as running)."""
+        """Whether :meth:`start` was called and :meth:`shutdown` was not (paused included)."""
         return self.state != STATE_STOPPED
 
     @abstractmethod
     def wakeup(self) -> None:
-        """Notify the scheduler that there may be jobs due for execution.
+        """Ask for a processing round soon; each variant decides on which thread and how."""
 
-        Triggers :meth:`_process_jobs` to be run in an implementation specific manner.
+    # -- executors, job stores, listeners ------------------------------------------------------
+
+    def add_executor(
+        self, executor: BaseExecutor | str, alias: str = "default", **executor_opts: Any
+    ) -> None:
+        """Register an executor under ``alias`` (started at once if the scheduler runs).
+
+        :param executor: an executor, or a plugin alias such as ``"threadpool"`` built with
+            ``executor_opts``
+        :raises ValueError: if ``alias`` is taken
         """
+        self._components.add("executor", executor, alias, executor_opts)
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_EXECUTOR_ADDED, alias))
 
-    def add_listener(self, callback: Callable[[Any], Any], mask: int = EVENT_ALL) -> None:
-        """Add a listener for scheduler events.
+    def remove_executor(self, alias: str, shutdown: bool = True) -> None:
+        """Unregister the executor ``alias``, shutting it down unless ``shutdown`` is false."""
+        self._components.remove("executor", alias, shutdown)
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_EXECUTOR_REMOVED, alias))
 
-        When a matching event occurs, ``callback`` is executed with the event object as its sole
-        argument. If the ``mask`` parameter is not provided, the callback will receive events of
-        all types.
+    def add_jobstore(
+        self, jobstore: BaseJobStore | str, alias: str = "default", **jobstore_opts: Any
+    ) -> None:
+        """Register a job store under ``alias``; a running scheduler starts it and looks at its
+        jobs at once.
 
-        :param callback: any callable that takes one argument
-        :param mask: bitmask that indicates which events should be listened to
+        :param jobstore: a job store, or a plugin alias such as ``"sqlalchemy"`` built with
+            ``jobstore_opts``
+        :raises ValueError: if ``alias`` is taken
         """
-        with self._listeners_lock:
-            self._listeners.append((callback, mask))
+        self._components.add("jobstore", jobstore, alias, jobstore_opts)
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_JOBSTORE_ADDED, alias))
+        if self.state != STATE_STOPPED:
+            self.wakeup()
+
+    def remove_jobstore(self, alias: str, shutdown: bool = True) -> None:
+        """Unregister the job store ``alias``, shutting it down unless ``shutdown`` is false."""
+        self._components.remove("jobstore", alias, shutdown)
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_JOBSTORE_REMOVED, alias))
+
+    def add_listener(self, callback: Callable[[Any], Any], mask: int = ev.EVENT_ALL) -> None:
+        """Call ``callback(event)`` for every event whose code is in ``mask`` (all by default)."""
+        self._listener_hub.add(callback, mask)
 
     def remove_listener(self, callback: Callable[[Any], Any]) -> None:
-        """Remove a previously added event listener."""
-        with self._listeners_lock:
-            for index, (listener, _mask) in reversed(list(enumerate(self._listeners))):
-                if listener == callback:
-                    del self._listeners[index]
+        """Stop calling ``callback`` for events."""
+        self._listener_hub.remove(callback)
+
+    # -- jobs --------------------------------------------------------------------------------
 
     def add_job(
         self,
@@ -293,59 +297,36 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         replace_existing: bool = False,
         **trigger_args: Any,
     ) -> Job:
-        """Add the given job to the job list and wake up the scheduler if it's already running.
+        """Schedule ``func`` and return its :class:`~quartzite.job.Job`.
 
-        Any option that defaults to ``undefined`` will be replaced with the corresponding default
-        value when the job is scheduled (which happens when the scheduler is started, or
-        immediately if the scheduler is already running).
+        On a stopped scheduler the job waits in the pending list, without its defaults or first
+        run time, until :meth:`start`; otherwise it is stored now and the scheduler woken.
 
-        The ``func`` argument can be given either as a callable object or a textual reference in
-        the ``package.module:some.object`` format, where the first half (separated by ``:``) is an
-        importable module and the second half is a reference to the callable object, relative to
-        the module.
-
-        The ``trigger`` argument can either be:
-          #. the alias name of the trigger (e.g. ``date``, ``interval`` or ``cron``), in which
-             case any extra keyword arguments to this method are passed on to the trigger's
-             constructor
-          #. an instance of a trigger class
-
-        :param func: callable (or a textual reference to one) to run at the given time
-        :param trigger: trigger that determines when ``func`` is called
-        :param args: list of positional arguments to call func with
-        :param kwargs: dict of keyword arguments to call func with
-        :param id: explicit identifier for the job (for modifying it later)
-        :param name: textual description of the job
-        :param misfire_grace_time: seconds after the designated runtime that the job is still
-            allowed to be run (or ``None`` to allow the job to run no matter how late it is)
-        :param coalesce: run once instead of many times if the scheduler determines that the job
-            should be run more than once in succession
-        :param max_instances: maximum number of concurrently running instances allowed for this
-            job
-        :param next_run_time: when to first run the job, regardless of the trigger (pass
-            ``None`` to add the job as paused)
-        :param jobstore: alias of the job store to store the job in
-        :param executor: alias of the executor to run the job with
-        :param replace_existing: ``True`` to replace an existing job with the same ``id``
-            (but retain the number of runs from the existing one)
-        :return: the newly created job
+        :param func: the callable, or a ``"package.module:qualified.name"`` reference to it
+        :param trigger: a trigger, or a trigger alias (``"date"``, ``"interval"``, ``"cron"``
+            ...) built from ``trigger_args`` in the scheduler's zone; ``None`` runs once, now
+        :param args: positional arguments for ``func`` (``kwargs``: keyword arguments)
+        :param id: the job's identifier (random if not given); ``name``: a description
+        :param misfire_grace_time: how many seconds late a run may still start (``None``: any)
+        :param coalesce: run only the latest of several run times that came due together
+        :param max_instances: how many runs of this job may overlap
+        :param next_run_time: the first run time instead of the trigger's (``None``: paused)
+        :param jobstore: alias of the store that keeps the job
+        :param executor: alias of the executor that runs it
+        :param replace_existing: replace a stored job of the same id instead of failing
+        :raises KeyError: if the running scheduler has no such ``jobstore`` or ``executor``
         """
-        job_kwargs: dict[str, Any] = {
-            "trigger": self._create_trigger(trigger, trigger_args),
-            "executor": executor,
-            "func": func,
-            "args": tuple(args) if args is not None else (),
-            "kwargs": dict(kwargs) if kwargs is not None else {},
-            "id": id,
-            "name": name,
-            "misfire_grace_time": misfire_grace_time,
-            "coalesce": coalesce,
-            "max_instances": max_instances,
-            "next_run_time": next_run_time,
-        }
-        job_kwargs = {key: value for key, value in job_kwargs.items() if value is not undefined}
-        job = Job(self, **job_kwargs)
-
+        options: dict[str, Any] = {"id": id, "name": name, "misfire_grace_time": misfire_grace_time}
+        options.update(coalesce=coalesce, max_instances=max_instances, next_run_time=next_run_time)
+        job = self._jobs.new_job(
+            func,
+            self._create_trigger(trigger, trigger_args),
+            args,
+            kwargs,
+            jobstore,
+            executor,
+            options,
+        )
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
                 self._pending_jobs.append((job, jobstore, replace_existing))
@@ -354,8 +335,8 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
                     "the scheduler starts"
                 )
             else:
+                self._jobs.check_aliases(job, jobstore)
                 self._real_add_job(job, jobstore, replace_existing)
-
         return job
 
     def scheduled_job(
@@ -373,43 +354,25 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         executor: str = "default",
         **trigger_args: Any,
     ) -> Callable[[_Func], _Func]:
-        """A decorator version of :meth:`add_job`, except that ``replace_existing`` is always
-        ``True``.
+        """Decorate a function to schedule it with :meth:`add_job` (replacing a job of the
+        same id, so re-importing the module does not fail); returns the function unchanged.
 
-        .. important:: The ``id`` argument must be given if scheduling a job in a persistent job
-            store. The scheduler cannot, however, enforce this requirement.
+        Give an ``id`` when the job goes to a persistent store, or each start adds a copy.
         """
 
-        def inner(func: _Func) -> _Func:
-            self.add_job(
-                func,
-                trigger,
-                args,
-                kwargs,
-                id,
-                name,
-                misfire_grace_time,
-                coalesce,
-                max_instances,
-                next_run_time,
-                jobstore,
-                executor,
-                True,
-                **trigger_args,
-            )
+        def decorate(func: _Func) -> _Func:
+            # Positional on purpose: the contract fixes this exact call (replace_existing=True).
+            head = (func, trigger, args, kwargs, id, name, misfire_grace_time, coalesce)
+            tail = (max_instances, next_run_time, jobstore, executor, True)
+            self.add_job(*head, *tail, **trigger_args)
             return func
 
-        return inner
+        return decorate
 
     def modify_job(self, job_id: str, jobstore: str | None = None, **changes: Any) -> Job:
-        """Modify the properties of a single job.
+        """Change attributes of a job (``Job.modify`` arguments) and store it.
 
-        Modifications are passed to this method as extra keyword arguments.
-
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that contains the job
-        :return: the relevant job instance
-        :raises JobLookupError: if the job was not found
+        :raises JobLookupError: if there is no such job
         """
         with self._jobstores_lock:
             job, jobstore = self._lookup_job(job_id, jobstore)
@@ -417,12 +380,10 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
             if jobstore:
                 self._lookup_jobstore(jobstore).update_job(job)
 
-        self._dispatch_event(JobEvent(EVENT_JOB_MODIFIED, job_id, jobstore))
-
-        # Wake up the scheduler since the job's next run time may have been changed
+        self._dispatch_event(ev.JobEvent(ev.EVENT_JOB_MODIFIED, job_id, jobstore))
+        # The change may have moved the next run time earlier than the loop's current sleep.
         if self.state == STATE_RUNNING:
             self.wakeup()
-
         return job
 
     def reschedule_job(
@@ -432,56 +393,38 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
         trigger: _TriggerSpec = None,
         **trigger_args: Any,
     ) -> Job:
-        """Construct a new trigger for a job and update its next run time.
+        """Give a job a new trigger (built like :meth:`add_job` builds one) and the first run
+        time that trigger yields from now.
 
-        Extra keyword arguments are passed directly to the trigger's constructor.
-
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that contains the job
-        :param trigger: alias of the trigger type or a trigger instance
-        :return: the relevant job instance
-        :raises JobLookupError: if the job was not found
+        :raises JobLookupError: if there is no such job
         """
         trigger = self._create_trigger(trigger, trigger_args)
-        now = self._current_time()
-        next_run_time = trigger.get_next_fire_time(None, now)
+        next_run_time = first_run_time(trigger, self._current_time())
         return self.modify_job(job_id, jobstore, trigger=trigger, next_run_time=next_run_time)
 
     def pause_job(self, job_id: str, jobstore: str | None = None) -> Job:
-        """Cause the given job not to be executed until it is explicitly resumed.
-
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that contains the job
-        :return: the relevant job instance
-        """
+        """Keep a job but clear its next run time, so it does not run until resumed."""
         return self.modify_job(job_id, jobstore, next_run_time=None)
 
     def resume_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
-        """Resume the schedule of the given job, or remove the job if its schedule is finished.
+        """Give a paused job its next run time from now; a trigger with nothing left removes
+        the job instead.
 
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that contains the job
-        :return: the relevant job instance if the job was rescheduled, or ``None`` if no next run
-            time could be calculated and the job was removed
+        :return: the job, or ``None`` if it was removed
         """
         with self._jobstores_lock:
             job, jobstore = self._lookup_job(job_id, jobstore)
-            now = self._current_time()
-            next_run_time = job.trigger.get_next_fire_time(None, now)
+            next_run_time = first_run_time(job.trigger, self._current_time())
             if next_run_time:
                 return self.modify_job(job_id, jobstore, next_run_time=next_run_time)
             self.remove_job(job.id, jobstore)
             return None
 
     def get_jobs(self, jobstore: str | None = None, pending: bool | None = None) -> list[Job]:
-        """Return a list of pending jobs (if the scheduler hasn't been started yet) and scheduled
-        jobs, either from a specific job store or from all of them.
+        """The jobs of one store (or all): the pending ones while the scheduler is stopped,
+        the stored ones once it runs.
 
-        If the scheduler has not been started yet, only pending jobs can be returned because the
-        job stores haven't been started yet either.
-
-        :param jobstore: alias of the job store
-        :param pending: **DEPRECATED**
+        :param pending: deprecated and ignored (the state decides)
         """
         if pending is not None:
             warnings.warn(
@@ -490,25 +433,11 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
                 DeprecationWarning,
                 stacklevel=2,
             )
-
         with self._jobstores_lock:
-            jobs: list[Job] = []
-            if self.state == STATE_STOPPED:
-                for job, alias, _replace_existing in self._pending_jobs:
-                    if jobstore is None or alias == jobstore:
-                        jobs.append(job)
-            else:
-                for alias, store in self._jobstores.items():
-                    if jobstore is None or alias == jobstore:
-                        jobs.extend(store.get_all_jobs())
-            return jobs
+            return self._jobs.jobs(jobstore)
 
     def get_job(self, job_id: str, jobstore: str | None = None) -> Job | None:
-        """Return the Job that matches the given ``job_id``, or ``None`` if there is none.
-
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that most likely contains the job
-        """
+        """The job with ``job_id`` (looked for in ``jobstore`` if given), or ``None``."""
         with self._jobstores_lock:
             try:
                 return self._lookup_job(job_id, jobstore)[0]
@@ -516,188 +445,150 @@ class BaseScheduler(ComponentsMixin, ProcessingMixin, metaclass=ABCMeta):
                 return None
 
     def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
-        """Remove a job, preventing it from being run any more.
+        """Delete a job so it never runs again.
 
-        :param job_id: the identifier of the job
-        :param jobstore: alias of the job store that contains the job
-        :raises JobLookupError: if the job was not found
+        :raises JobLookupError: if there is no such job
         """
-        jobstore_alias = None
         with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                for index, (job, alias, _replace_existing) in enumerate(self._pending_jobs):
-                    if job.id == job_id and jobstore in (None, alias):
-                        del self._pending_jobs[index]
-                        jobstore_alias = alias
-                        break
-            else:
-                for alias, store in self._jobstores.items():
-                    if jobstore in (None, alias):
-                        try:
-                            store.remove_job(job_id)
-                        except JobLookupError:
-                            continue
-                        jobstore_alias = alias
-                        break
-
-        if jobstore_alias is None:
+            removed_from = self._jobs.remove(job_id, jobstore)
+        if removed_from is None:
             raise JobLookupError(job_id)
 
-        if self._wants_event(EVENT_JOB_REMOVED):
-            self._dispatch_event(JobEvent(EVENT_JOB_REMOVED, job_id, jobstore_alias))
+        if self._wants_event(ev.EVENT_JOB_REMOVED):
+            self._dispatch_event(ev.JobEvent(ev.EVENT_JOB_REMOVED, job_id, removed_from))
         self._logger.info("Removed job %s", job_id)
 
     def remove_all_jobs(self, jobstore: str | None = None) -> None:
-        """Remove all jobs from the specified job store, or all job stores if none is given.
-
-        :param jobstore: alias of the job store
-        """
+        """Delete every job of one store, or of all stores when ``jobstore`` is ``None``."""
         with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                if jobstore:
-                    self._pending_jobs = [
-                        pending for pending in self._pending_jobs if pending[1] != jobstore
-                    ]
-                else:
-                    self._pending_jobs = []
-            else:
-                for alias, store in self._jobstores.items():
-                    if jobstore in (None, alias):
-                        store.remove_all_jobs()
-
-        self._dispatch_event(SchedulerEvent(EVENT_ALL_JOBS_REMOVED, jobstore))
+            self._jobs.clear(jobstore)
+        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_ALL_JOBS_REMOVED, jobstore))
 
     def print_jobs(self, jobstore: str | None = None, out: IO[str] | None = None) -> None:
-        """Print out a textual listing of all jobs currently scheduled on either all job stores
-        or just a specific one.
+        """Write a listing of the jobs (pending ones while stopped) to ``out`` (stdout).
 
-        :param jobstore: alias of the job store, ``None`` to list jobs from all stores
-        :param out: a file-like object to print to (defaults to **sys.stdout** if nothing is
-            given)
+        :param jobstore: list only this store's jobs
         """
-        out = out or sys.stdout
         with self._jobstores_lock:
-            if self.state == STATE_STOPPED:
-                print("Pending jobs:", file=out)
-                if self._pending_jobs:
-                    for job, alias, _replace_existing in self._pending_jobs:
-                        if jobstore in (None, alias):
-                            print(f"    {job}", file=out)
-                else:
-                    print("    No pending jobs", file=out)
-            else:
-                for alias, store in sorted(self._jobstores.items()):
-                    if jobstore in (None, alias):
-                        print(f"Jobstore {alias}:", file=out)
-                        jobs = store.get_all_jobs()
-                        if jobs:
-                            for job in jobs:
-                                print(f"    {job}", file=out)
-                        else:
-                            print("    No scheduled jobs", file=out)
+            lines = self._jobs.listing(jobstore)
+        if lines:
+            print(*lines, sep="\n", file=out or sys.stdout)
 
     def export_jobs(self, outfile: Any, jobstore: str | None = None) -> None:
-        """Export stored jobs as JSON.
+        """Write the jobs of a running scheduler as JSON (the format of ``_export``).
 
-        :param outfile: either a file object opened in text write mode ("w"), or a path
-            to the target file
-        :param jobstore: alias of the job store to export jobs from (if omitted, export from all
-            configured job stores)
-        :raises RuntimeError: if the scheduler has not been started
+        :param outfile: a text file object, or a path to write to
+        :param jobstore: export only this store's jobs
+        :raises RuntimeError: if the scheduler is stopped (its stores are not open)
         """
-        from .. import version
-        from ._export import dump_jobs
-
         if self.state == STATE_STOPPED:
             raise RuntimeError("the scheduler must have been started for job export to work")
-
-        job_states = [job.__getstate__() for job in self.get_jobs(jobstore)]
-        if hasattr(outfile, "write"):
-            dump_jobs(job_states, version, outfile)
-        else:
-            with open(outfile, "w", encoding="utf-8") as file:
-                dump_jobs(job_states, version, file)
+        write_export([job.__getstate__() for job in self.get_jobs(jobstore)], outfile)
 
     def import_jobs(self, infile: Any, jobstore: str = "default") -> None:
-        """Import jobs previously exported via :meth:`export_jobs`.
+        """Add the jobs of an :meth:`export_jobs` document to a store, as they are.
 
-        :param infile: either a file object opened in text read mode ("r") or a path to a JSON
-            file containing previously exported jobs
-        :param jobstore: the alias of the job store to import the jobs to
+        :param infile: a text file object, or a path to read
+        :param jobstore: alias of the store to add them to
         """
-        from ._export import load_job_states
-
         store = self._jobstores[jobstore]
-        if hasattr(infile, "read"):
-            job_states = load_job_states(infile)
-        else:
-            with open(infile, encoding="utf-8") as file:
-                job_states = load_job_states(file)
-
-        for job_state in job_states:
+        for state in read_export(infile):
             job = Job.__new__(Job)
-            job.__setstate__(job_state)
+            job.__setstate__(state)
             store.add_job(job)
+
+    # -- internals named by the contract (API.md §10) -------------------------------------------
 
     def _real_add_job(self, job: Job, jobstore_alias: str, replace_existing: bool) -> None:
-        """Fill in the job's defaults and first run time, then add it to the given store."""
-        replacements: dict[str, Any] = {
-            key: value for key, value in self._job_defaults.items() if not hasattr(job, key)
-        }
-        if not hasattr(job, "next_run_time"):
-            now = self._current_time()
-            replacements["next_run_time"] = job.trigger.get_next_fire_time(None, now)
-        job._modify(**replacements)
-
-        store = self._lookup_jobstore(jobstore_alias)
-        try:
-            store.add_job(job)
-        except ConflictingIdError:
-            if replace_existing:
-                store.update_job(job)
-            else:
-                raise
-
-        job._jobstore_alias = jobstore_alias
-        self._dispatch_event(JobEvent(EVENT_JOB_ADDED, job.id, jobstore_alias))
-        self._logger.info('Added job "%s" to job store "%s"', job.name, jobstore_alias)
-
-        if self.state == STATE_RUNNING:
-            self.wakeup()
+        """Store a job for real: apply the defaults it lacks and its first run time."""
+        self._jobs.store(job, jobstore_alias, replace_existing)
 
     def _lookup_job(self, job_id: str, jobstore_alias: str | None) -> tuple[Job, str | None]:
-        """Find a job by id, among the pending jobs when stopped, else in the stores.
+        """Find a job: among the pending ones while stopped (store ``None``), else in the
+        stores (all, or the one named).
 
-        :return: the job and the alias of its store (``None`` for a pending job)
-        :raises JobLookupError: if no job by that id exists
+        :raises JobLookupError: if there is no such job
         """
-        if self.state == STATE_STOPPED:
-            for job, _alias, _replace_existing in self._pending_jobs:
-                if job.id == job_id:
-                    return job, None
-        else:
-            for alias, store in self._jobstores.items():
-                if jobstore_alias in (None, alias):
-                    found = store.lookup_job(job_id)
-                    if found is not None:
-                        return found, alias
+        return self._jobs.find(job_id, jobstore_alias)
 
-        raise JobLookupError(job_id)
+    def _lookup_executor(self, alias: str) -> BaseExecutor:
+        """The executor ``alias``; :class:`KeyError` ``No such executor: ALIAS`` if absent."""
+        executor: BaseExecutor = self._components.lookup("executor", alias)
+        return executor
+
+    def _lookup_jobstore(self, alias: str) -> BaseJobStore:
+        """The job store ``alias``; :class:`KeyError` ``No such job store: ALIAS`` if absent."""
+        store: BaseJobStore = self._components.lookup("jobstore", alias)
+        return store
+
+    def _create_default_executor(self) -> BaseExecutor:
+        """The executor ``start()`` adds as ``"default"`` when none is configured."""
+        from ..executors.pool import ThreadPoolExecutor
+
+        return ThreadPoolExecutor()
+
+    def _create_default_jobstore(self) -> BaseJobStore:
+        """The job store ``start()`` adds as ``"default"`` when none is configured."""
+        from ..jobstores.memory import MemoryJobStore
+
+        return MemoryJobStore()
+
+    def _create_plugin_instance(self, type_: str, alias: str, constructor_kwargs: Any) -> Any:
+        """Build the plugin ``alias`` of kind ``type_`` (trigger, executor, jobstore)."""
+        return self._components.create_plugin(type_, alias, constructor_kwargs)
+
+    def _create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
+        """A trigger instance as given, or one built from an alias (``None`` means ``"date"``)
+        and ``trigger_args``, in the scheduler's zone unless they name another."""
+        return self._components.create_trigger(trigger, trigger_args)
+
+    def _wants_event(self, code: int) -> bool:
+        """Whether an event of ``code`` would reach anyone (hot paths skip building it if not).
+
+        A ``_dispatch_event`` replaced on the instance or overridden in a subclass may want
+        anything, so it is always fed.
+        """
+        if (
+            "_dispatch_event" in self.__dict__
+            or type(self)._dispatch_event is not BaseScheduler._dispatch_event
+        ):
+            return True
+        return self._listener_hub.wants(code)
+
+    def _dispatch_event(self, event: ev.SchedulerEvent) -> None:
+        """Deliver ``event`` to the listeners whose mask has its code (errors are logged)."""
+        self._listener_hub.dispatch(event, self._logger)
+
+    def _report_run_outcome(self, event: Any) -> None:
+        """The one path by which every executor reports how a run ended (executed, error or
+        missed).
+
+        The run record of the history issue is written here, before listeners hear of the
+        outcome, so that history, run-now and recovery all read one record; for now the outcome
+        only goes on to :meth:`_dispatch_event`.
+        """
+        self._dispatch_event(event)
+
+    def _process_jobs(self) -> float | None:
+        """Run one processing round (see ``_processing``).
+
+        :return: seconds until the next round, or ``None`` to sleep until woken
+        """
+        return self._round.run()
+
+    def _process_jobs_or_retry(self) -> float | None:
+        """:meth:`_process_jobs` for the variants' loops: a round that fails is logged and
+        retried after ``jobstore_retry_interval`` (one bad round must never stop a scheduler)."""
+        try:
+            return self._process_jobs()
+        except Exception:
+            self._logger.exception("Error processing jobs; retrying later")
+            return self.jobstore_retry_interval
 
     def _current_time(self) -> datetime:
-        """Read the clock: every "now" of the scheduler comes from here (patchable in tests)."""
+        """The scheduler's clock: every "now" of the scheduler is read here (tests patch it)."""
         return datetime.now(self.timezone)
 
     def _create_lock(self) -> ContextManager[Any]:
-        """Create a reentrant lock object."""
+        """A new re-entrant lock (gevent's variant returns a greenlet lock)."""
         return threading.RLock()
-
-    def _check_uwsgi(self) -> None:
-        """Refuse to start under uWSGI when its threads are disabled (jobs would never run)."""
-        uwsgi_module = sys.modules.get("uwsgi")
-        if not getattr(uwsgi_module, "has_threads", True):
-            raise RuntimeError(
-                "The scheduler seems to be running under uWSGI, but threads have "
-                "been disabled. You must run uWSGI with the --enable-threads "
-                "option for the scheduler to work."
-            )

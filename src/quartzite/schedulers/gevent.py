@@ -37,10 +37,11 @@ class GeventScheduler(BlockingScheduler):
         :param paused: if ``True``, don't start job processing until :meth:`resume` is called
         :return: the greenlet running the scheduler's loop
         """
+        # Always a new gevent event: the inherited one may be a threading event.
         self._event = Event()
         BaseScheduler.start(self, *args, **kwargs)
-        self._greenlet = gevent.spawn(self._main_loop)
-        return self._greenlet
+        greenlet = self._greenlet = gevent.spawn(self._main_loop)
+        return greenlet
 
     def shutdown(self, *args: Any, **kwargs: Any) -> None:
         """Shut down the scheduler and wait for its greenlet to end.
@@ -49,12 +50,11 @@ class GeventScheduler(BlockingScheduler):
         :raises SchedulerNotRunningError: if the scheduler has not been started yet
         """
         super().shutdown(*args, **kwargs)
-        greenlet = self._greenlet
+        greenlet, self._greenlet = self._greenlet, None
         # A listener or a job running in the scheduler's greenlet may shut the scheduler down;
         # it cannot join itself.
         if greenlet is not None and greenlet is not gevent.getcurrent():
             greenlet.join()
-        self._greenlet = None
 
     def _create_lock(self) -> ContextManager[Any]:
         """Create a reentrant lock that blocks greenlets rather than threads."""

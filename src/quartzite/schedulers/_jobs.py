@@ -1,0 +1,220 @@
+"""Where a scheduler's jobs are: a pending list before ``start()``, the job stores after.
+
+Until the scheduler starts, its stores are not open, so ``add_job`` parks each job, with the
+alias of its store and its ``replace_existing`` flag, in a list; ``start()`` stores them. Every
+query a user can make (find one job, list, remove, print) therefore has two answers, and
+:class:`JobCatalog` gives the right one for the scheduler's state. It reads the scheduler's
+``state`` and ``_jobstores`` through the scheduler on each call, since tests replace them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import events as ev
+from .._schedule import first_run_time
+from ..job import Job
+from ..jobstores.base import ConflictingIdError, JobLookupError
+from ..util import undefined
+from ._states import STATE_RUNNING, STATE_STOPPED
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ..jobstores.base import BaseJobStore
+    from ..triggers.base import BaseTrigger
+    from .base import BaseScheduler
+
+__all__ = ("JobCatalog",)
+
+
+def _positional(args: Any) -> tuple[Any, ...]:
+    """``add_job``'s ``args`` as a tuple; a string (iterable, but surely not meant as one
+    argument per character) or a non-iterable is refused."""
+    if args is None:
+        return ()
+    if not isinstance(args, (str, bytes)):
+        try:
+            return tuple(args)
+        except TypeError:
+            pass
+    raise TypeError(
+        f"add_job: args must be a list or tuple of positional arguments for the job's "
+        f"function, got {type(args).__name__}: {args!r}"
+    )
+
+
+def _keywords(kwargs: Any) -> dict[str, Any]:
+    """``add_job``'s ``kwargs`` as a dict (a mapping, or key/value pairs)."""
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, (str, bytes)):
+        try:
+            return dict(kwargs)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(
+        f"add_job: kwargs must be a mapping of keyword arguments for the job's function, "
+        f"got {type(kwargs).__name__}: {kwargs!r}"
+    )
+
+
+class JobCatalog:
+    """Looks jobs up, lists and removes them, among the pending ones or in the stores."""
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self._scheduler = scheduler
+        #: ``(job, jobstore alias, replace_existing)`` for each job added before ``start()``
+        self.pending: list[tuple[Job, str, bool]] = []
+
+    @property
+    def _stopped(self) -> bool:
+        return self._scheduler.state == STATE_STOPPED
+
+    def new_job(
+        self,
+        func: Any,
+        trigger: BaseTrigger,
+        args: Iterable[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        jobstore: Any,
+        executor: Any,
+        options: dict[str, Any],
+    ) -> Job:
+        """Build (and so validate) the job ``add_job`` describes, not yet stored anywhere.
+
+        Options left ``undefined`` stay unset on the job: the scheduler's defaults fill them in
+        when the job is stored, so defaults configured before ``start()`` still apply.
+        """
+        for argument, alias in (("jobstore", jobstore), ("executor", executor)):
+            if not isinstance(alias, str):
+                raise TypeError(
+                    f"add_job: {argument} must be the alias (a str) of a configured "
+                    f"{argument}, got {type(alias).__name__}: {alias!r}"
+                )
+        given = {key: value for key, value in options.items() if value is not undefined}
+        return Job(
+            self._scheduler,
+            trigger=trigger,
+            executor=executor,
+            func=func,
+            args=_positional(args),
+            kwargs=_keywords(kwargs),
+            **given,
+        )
+
+    def check_aliases(self, job: Job, jobstore: str, context: str = "") -> None:
+        """Refuse a job whose store or executor alias is unknown, before it is stored.
+
+        Goes through the scheduler's ``_lookup_jobstore`` / ``_lookup_executor`` (which tests
+        may replace) and reports with the component registry's listing of the known aliases.
+        """
+        scheduler = self._scheduler
+        for kind, alias, lookup in (
+            ("jobstore", jobstore, scheduler._lookup_jobstore),
+            ("executor", job.executor, scheduler._lookup_executor),
+        ):
+            try:
+                lookup(alias)
+            except KeyError:
+                raise scheduler._components.unknown_alias_error(kind, alias, context) from None
+
+    def check_pending(self) -> None:
+        """Check every pending job's aliases (at ``start()``, before anything starts)."""
+        for job, jobstore, _replace in self.pending:
+            self.check_aliases(job, jobstore, f" (named by pending job {job.id!r})")
+
+    def store(self, job: Job, jobstore: str, replace_existing: bool) -> None:
+        """Store a job for real (``_real_add_job``): fill in the defaults it lacks and its first
+        run time, add it (or replace a job of the same id, if allowed), announce it."""
+        scheduler = self._scheduler
+        changes = {
+            key: value for key, value in scheduler._job_defaults.items() if not hasattr(job, key)
+        }
+        if not hasattr(job, "next_run_time"):
+            changes["next_run_time"] = first_run_time(job.trigger, scheduler._current_time())
+        job._modify(**changes)
+
+        target = scheduler._lookup_jobstore(jobstore)
+        try:
+            target.add_job(job)
+        except ConflictingIdError:
+            if not replace_existing:
+                raise
+            target.update_job(job)
+
+        job._jobstore_alias = jobstore
+        scheduler._dispatch_event(ev.JobEvent(ev.EVENT_JOB_ADDED, job.id, jobstore))
+        scheduler._logger.info('Added job "%s" to job store "%s"', job.name, jobstore)
+        if scheduler.state == STATE_RUNNING:
+            scheduler.wakeup()
+
+    def pending_in(self, jobstore: str | None) -> list[tuple[Job, str]]:
+        """The pending jobs bound for ``jobstore`` (all when ``None``), with their alias."""
+        return [(job, alias) for job, alias, _ in self.pending if jobstore in (None, alias)]
+
+    def stores_in(self, jobstore: str | None) -> list[tuple[str, BaseJobStore]]:
+        """The ``(alias, store)`` pairs matching ``jobstore`` (all when ``None``)."""
+        stores = self._scheduler._jobstores.items()
+        return [(alias, store) for alias, store in stores if jobstore in (None, alias)]
+
+    def find(self, job_id: str, jobstore: str | None) -> tuple[Job, str | None]:
+        """The job and its store's alias (``None`` for a pending job, found in any store).
+
+        :raises JobLookupError: if there is no such job
+        """
+        if self._stopped:
+            for job, _alias, _replace in self.pending:
+                if job.id == job_id:
+                    return job, None
+        else:
+            for alias, store in self.stores_in(jobstore):
+                found = store.lookup_job(job_id)
+                if found is not None:
+                    return found, alias
+        raise JobLookupError(job_id)
+
+    def jobs(self, jobstore: str | None) -> list[Job]:
+        """Pending jobs while stopped, else the stored ones, in store order."""
+        if self._stopped:
+            return [job for job, _alias in self.pending_in(jobstore)]
+        return [job for _alias, store in self.stores_in(jobstore) for job in store.get_all_jobs()]
+
+    def remove(self, job_id: str, jobstore: str | None) -> str | None:
+        """Remove the first job with ``job_id``; return its store alias (``None``: not found)."""
+        if self._stopped:
+            for index, (job, alias, _replace) in enumerate(self.pending):
+                if job.id == job_id and jobstore in (None, alias):
+                    del self.pending[index]
+                    return alias
+            return None
+        for alias, store in self.stores_in(jobstore):
+            try:
+                store.remove_job(job_id)
+            except JobLookupError:
+                continue
+            return alias
+        return None
+
+    def clear(self, jobstore: str | None) -> None:
+        """Remove every job of ``jobstore`` (of all stores when ``None``)."""
+        if self._stopped:
+            self.pending = [entry for entry in self.pending if jobstore not in (None, entry[1])]
+            return
+        for _alias, store in self.stores_in(jobstore):
+            store.remove_all_jobs()
+
+    def listing(self, jobstore: str | None) -> list[str]:
+        """The lines of ``print_jobs``: one heading per store, one indented line per job."""
+        if self._stopped:
+            lines = ["Pending jobs:"] + [f"    {job}" for job, _ in self.pending_in(jobstore)]
+            # Contract quirk: "No pending jobs" only when nothing is pending at all, even if
+            # the filter matched nothing.
+            if not self.pending:
+                lines.append("    No pending jobs")
+            return lines
+        lines = []
+        for alias, store in sorted(self.stores_in(jobstore), key=lambda pair: pair[0]):
+            listed = [f"    {job}" for job in store.get_all_jobs()]
+            lines += [f"Jobstore {alias}:", *(listed or ["    No scheduled jobs"])]
+        return lines

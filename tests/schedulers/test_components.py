@@ -1,0 +1,130 @@
+"""The parts ``BaseScheduler`` is composed of: the component registry
+(``schedulers/_components.py``), the job catalogue (``schedulers/_jobs.py``), and the views that
+keep the contract's attributes (``_executors``, ``_listeners`` ...) assignable on the scheduler."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from quartzite.events import EVENT_ALL, EVENT_JOB_ADDED, EVENT_JOB_EXECUTED, SchedulerEvent
+from quartzite.executors.debug import DebugExecutor
+from quartzite.jobstores.memory import MemoryJobStore
+from quartzite.schedulers._components import UnknownAliasError
+
+from .support import DummyScheduler, EventRecorder, RecordingExecutor, no_args_job
+
+
+def test_assigning_the_contract_tables_reaches_the_parts(scheduler: DummyScheduler) -> None:
+    executor, store = DebugExecutor(), MemoryJobStore()
+    scheduler._executors = {"mine": executor}
+    scheduler._jobstores = {"mine": store}
+
+    assert scheduler._lookup_executor("mine") is executor
+    assert scheduler._lookup_jobstore("mine") is store
+    assert scheduler._components.executors == {"mine": executor}
+
+
+def test_assigning_the_listener_list_reaches_the_hub(scheduler: DummyScheduler) -> None:
+    recorder = EventRecorder()
+    scheduler._listeners = [(recorder, EVENT_ALL)]
+    scheduler.add_job(no_args_job)  # pending: no event
+    scheduler.start()
+    assert EVENT_JOB_ADDED in recorder.codes
+
+
+def test_assigning_the_pending_list_reaches_the_catalogue(scheduler: DummyScheduler) -> None:
+    job = scheduler.add_job(no_args_job, id="kept")
+    scheduler._pending_jobs = [(job, "default", False)]
+    scheduler.start()
+    assert [stored.id for stored in scheduler.get_jobs()] == ["kept"]
+
+
+def test_a_mocked_lookup_on_the_instance_is_used_by_remove_executor(
+    scheduler: DummyScheduler,
+) -> None:
+    executor = RecordingExecutor()
+    scheduler.add_executor(executor, "x")
+    with mock.patch.object(scheduler, "_lookup_executor", return_value=executor) as lookup:
+        scheduler.remove_executor("x")
+    lookup.assert_called_once_with("x")
+    assert "x" not in scheduler._executors
+
+
+def test_plugins_are_built_through_the_instance_hook(scheduler: DummyScheduler) -> None:
+    built = DebugExecutor()
+    with mock.patch.object(scheduler, "_create_plugin_instance", return_value=built) as create:
+        scheduler.add_executor("whatever", "x", option=1)
+    create.assert_called_once_with("executor", "whatever", {"option": 1})
+    assert scheduler._executors["x"] is built
+
+
+def test_plugin_tables_installed_on_the_instance_are_used(scheduler: DummyScheduler) -> None:
+    plugin = mock.MagicMock()
+    plugin.load.return_value = DebugExecutor
+    scheduler._executor_plugins = {"mine": plugin}
+    scheduler._executor_classes = {}
+    scheduler.add_executor("mine", "x")
+    assert isinstance(scheduler._executors["x"], DebugExecutor)
+    assert scheduler._executor_classes == {"mine": DebugExecutor}
+
+
+def test_unknown_alias_error_lists_the_aliases_and_reads_as_a_sentence(
+    scheduler: DummyScheduler,
+) -> None:
+    scheduler.add_jobstore(MemoryJobStore(), "archive")
+    error = scheduler._components.unknown_alias_error("jobstore", "archiv")
+    assert isinstance(error, KeyError)
+    assert str(error) == (
+        "No such job store: archiv -- the job stores of this scheduler are: 'archive'; "
+        "did you mean 'archive'?"
+    )
+    assert str(UnknownAliasError()) == ""
+
+
+def test_components_added_to_a_running_scheduler_are_started(scheduler: DummyScheduler) -> None:
+    scheduler.start()
+    executor = RecordingExecutor()
+    scheduler.add_executor(executor, "late")
+    assert executor.calls == [("executor.start", scheduler, "late")]
+
+
+def test_the_catalogue_answers_from_the_pending_list_until_start(
+    scheduler: DummyScheduler,
+) -> None:
+    scheduler.add_jobstore(MemoryJobStore(), "other")
+    first = scheduler.add_job(no_args_job, id="a")
+    scheduler.add_job(no_args_job, id="b", jobstore="other")
+    catalogue: Any = scheduler._jobs
+
+    assert catalogue.find("b", None) == (scheduler._pending_jobs[1][0], None)
+    assert catalogue.jobs("default") == [first]
+    assert catalogue.remove("b", "default") is None  # wrong store
+    assert catalogue.remove("b", None) == "other"
+    assert catalogue.listing(None) == ["Pending jobs:", f"    {first}"]
+
+    scheduler.start()
+    assert catalogue.find("a", None) == (first, "default")
+    assert catalogue.listing("other") == ["Jobstore other:", "    No scheduled jobs"]
+    catalogue.clear(None)
+    assert scheduler.get_jobs() == []
+
+
+@pytest.mark.parametrize("method", ["remove_executor", "remove_jobstore"])
+def test_removing_an_unknown_component_keeps_the_contract_message(
+    scheduler: DummyScheduler, method: str
+) -> None:
+    with pytest.raises(KeyError) as exc:
+        getattr(scheduler, method)("nope")
+    label = "executor" if method == "remove_executor" else "job store"
+    assert exc.value.args == (f"No such {label}: nope",)
+
+
+def test_run_outcomes_are_reported_through_one_method_that_dispatches(
+    scheduler: DummyScheduler, recorder: EventRecorder
+) -> None:
+    event = SchedulerEvent(EVENT_JOB_EXECUTED)
+    scheduler._report_run_outcome(event)
+    assert recorder.events == [event]
