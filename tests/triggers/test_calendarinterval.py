@@ -63,9 +63,13 @@ class TestConstruction:
         assert trigger(days=1).start_date == date.today()
 
     def test_time_and_zone(self):
-        instance = trigger(days=1, hour=3, minute=4, second=5, timezone="Europe/Berlin")
+        instance = trigger(
+            days=1, hour=3, minute=4, second=5, timezone="Europe/Berlin", start_date="2020-01-01"
+        )
         assert instance.timezone == BERLIN
-        assert instance._time == time(3, 4, 5, tzinfo=BERLIN)
+        first = instance.get_next_fire_time(None, datetime(2020, 1, 1, tzinfo=BERLIN))
+        assert first == datetime(2020, 1, 1, 3, 4, 5, tzinfo=BERLIN)
+        assert first.tzinfo is BERLIN
 
     def test_local_zone(self, monkeypatch):
         monkeypatch.setattr(calendarinterval_module, "get_localzone", lambda: BERLIN)

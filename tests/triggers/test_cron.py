@@ -123,13 +123,20 @@ class TestConstruction:
         first.fields[5].expressions.append(RangeExpression(7))
         assert str(second.fields[5]) == "5"
 
-    def test_unhashable_value_is_stringified(self):
-        with pytest.raises(ValueError, match='Unrecognized expression "\\[1\\]" for field "hour"'):
-            CronTrigger(hour=[1], timezone=UTC)  # type: ignore[arg-type]
+    @pytest.mark.parametrize(
+        "value", [[1], 1.5, True, object()], ids=["list", "float", "bool", "object"]
+    )
+    def test_field_values_other_than_str_and_int_are_refused_naming_the_field(self, value):
+        # (issue 8: the text of these used to be parsed, giving confusing errors or schedules)
+        with pytest.raises(TypeError) as exc:
+            CronTrigger(hour=value, timezone=UTC)  # type: ignore[arg-type]
+        message = str(exc.value)
+        assert message.startswith("CronTrigger: hour must be a str")
+        assert repr(value) in message and "0-23" in message
 
     def test_bool_is_not_taken_for_one(self):
         CronTrigger(hour=1, timezone=UTC)
-        with pytest.raises(ValueError, match='Unrecognized expression "True"'):
+        with pytest.raises(TypeError, match="hour must be a str"):
             CronTrigger(hour=True, timezone=UTC)
 
 
@@ -275,6 +282,7 @@ NEXT_FIRE_TIME_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:CronTrigger will never fire")
 @pytest.mark.parametrize("kwargs, now, expected", NEXT_FIRE_TIME_CASES)
 def test_get_next_fire_time(kwargs, now, expected):
     trigger = CronTrigger(timezone=BERLIN, **kwargs)
@@ -333,10 +341,18 @@ def test_dst_examples(kwargs, tz, start, expected, call):
 
 
 class TestDaylightSavingTime:
-    def test_skipped_wall_time_never_fires(self):
-        trigger = CronTrigger(hour=2, minute=30, timezone=BERLIN)
+    def test_skipped_wall_time_never_fires_with_dst_skip(self):
+        # (the default before issue 8; tests/triggers/test_cron_dst_modes.py has the others)
+        trigger = CronTrigger(hour=2, minute=30, timezone=BERLIN, dst="skip")
         result = trigger.get_next_fire_time(None, dt(2024, 3, 31, 1))
         assert same_instant(result, dt(2024, 4, 1, 2, 30))
+
+    def test_skipped_wall_time_fires_shifted_by_default(self):
+        # Berlin 2024-03-31: 02:00 CET -> 03:00 CEST, so 02:30 is read as 03:30 CEST
+        trigger = CronTrigger(hour=2, minute=30, timezone=BERLIN)
+        result = trigger.get_next_fire_time(None, dt(2024, 3, 31, 1))
+        assert result == datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
+        assert (result.hour, result.minute, result.utcoffset()) == (3, 30, timedelta(hours=2))
 
     def test_repeated_wall_time_fires_twice(self):
         trigger = CronTrigger(hour=2, minute=30, timezone=BERLIN)
@@ -374,12 +390,20 @@ class TestDaylightSavingTime:
         after = trigger.get_next_fire_time(before, before)
         assert same_instant(after, dt(2024, 3, 31, 3, 0, 0))
 
-    def test_transition_at_midnight(self):
-        # Havana skipped 00:00-01:00 on 2024-03-10
+    @pytest.mark.parametrize(
+        "dst, expected",
+        [
+            ("skip", datetime(2024, 3, 11, 0, 30)),
+            ("shift", datetime(2024, 3, 10, 1, 30)),
+            ("vixie", datetime(2024, 3, 10, 1, 0)),
+        ],
+    )
+    def test_transition_at_midnight(self, dst, expected):
+        # Havana skipped 00:00-01:00 on 2024-03-10 (-05:00 -> -04:00)
         havana = ZoneInfo("America/Havana")
-        trigger = CronTrigger(hour=0, minute=30, timezone=havana)
+        trigger = CronTrigger(hour=0, minute=30, timezone=havana, dst=dst)
         result = trigger.get_next_fire_time(None, datetime(2024, 3, 9, 12, tzinfo=havana))
-        assert same_instant(result, datetime(2024, 3, 11, 0, 30, tzinfo=havana))
+        assert same_instant(result, expected.replace(tzinfo=havana))
 
     def test_lord_howe_half_hour_fall_back(self):
         lord_howe = ZoneInfo("Australia/Lord_Howe")  # 02:00 -> 01:30 on 2024-04-07
@@ -438,7 +462,8 @@ class TestStartAndEnd:
         assert trigger.get_next_fire_time(dt(2024, 5, 5, 10), dt(2024, 5, 5, 10)) is None
 
     def test_end_date_bounds_the_search(self):
-        trigger = CronTrigger(month=2, day=31, end_date=dt(2030, 1, 1), timezone=BERLIN)
+        with pytest.warns(UserWarning, match="day 31 never occurs in February"):
+            trigger = CronTrigger(month=2, day=31, end_date=dt(2030, 1, 1), timezone=BERLIN)
         began = time.process_time()
         assert trigger.get_next_fire_time(None, dt(2024, 1, 1)) is None
         assert time.process_time() - began < 0.5

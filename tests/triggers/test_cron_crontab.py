@@ -49,7 +49,11 @@ class TestFromCrontab:
     def test_wrong_number_of_fields(self, expr, count):
         with pytest.raises(ValueError) as exc:
             CronTrigger.from_crontab(expr, timezone=UTC)
-        assert str(exc.value) == f"Wrong number of fields; got {count}, expected 5"
+        # the contract's message, then what six fields mean and the line (issue 8)
+        assert str(exc.value) == (
+            f"Wrong number of fields; got {count}, expected 5 (minute hour day month "
+            f"day_of_week), or 6 with a leading second field, in {expr!r}"
+        )
 
     def test_seconds_field(self):
         trigger = CronTrigger.from_crontab("*/20 30 9 * * *", timezone=UTC)

@@ -15,6 +15,7 @@ from quartzite.triggers.cron.expressions import (
     AllExpression,
     LastDayOfMonthExpression,
     MonthRangeExpression,
+    NearestWeekdayExpression,
     RangeExpression,
     WeekdayOfMonthExpression,
     WeekdayPositionExpression,
@@ -96,6 +97,7 @@ class TestFieldClasses:
             RangeExpression,
             WeekdayPositionExpression,
             LastDayOfMonthExpression,
+            NearestWeekdayExpression,  # beyond the contract: 15W / LW, appended last
         ] == DayOfMonthField.COMPILERS
 
     def test_attributes(self):
@@ -175,7 +177,10 @@ class TestFieldErrors:
         item = {"1,,2": ""}.get(text, text)
         with pytest.raises(ValueError) as exc:
             field_class(name, text)
-        assert str(exc.value) == f'Unrecognized expression "{item}" for field "{name}"'
+        # the contract's message, then the accepted forms (issue 8)
+        message = str(exc.value)
+        assert message.startswith(f'Unrecognized expression "{item}" for field "{name}" (expected ')
+        assert "*/N" in message
 
     @pytest.mark.parametrize(
         "name, text, detail",
@@ -205,7 +210,11 @@ class TestFieldErrors:
         field_class = DayOfMonthField if name == "day" else BaseField
         with pytest.raises(ValueError) as exc:
             field_class(name, text)
-        assert str(exc.value) == f"Error validating expression {text!r}: {detail}"
+        # the contract's message, then the field and its range (issue 8)
+        low, high = {"day": (1, 31), "hour": (0, 23), "year": (1970, 9999), "minute": (0, 59)}[name]
+        assert str(exc.value) == (
+            f"Error validating expression {text!r}: {detail} (field {name!r} takes {low}-{high})"
+        )
 
     def test_bad_month_name(self):
         with pytest.raises(ValueError) as exc:

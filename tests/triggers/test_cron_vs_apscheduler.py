@@ -1,8 +1,20 @@
 """Differential tests: quartzite's CronTrigger against APScheduler 3.11.2's.
 
 In zones without DST changes both follow the same semantics, so chains of fire times must be
-identical, as must the string forms. (Around DST changes the semantics differ on purpose; see
-``test_cron_dst_properties.py`` for the reference used there.)
+identical, as must the string forms. Around DST changes the default ``dst="shift"`` follows
+APScheduler 3.11.2 (a wall time the clock skips fires shifted forward by the gap; a repeated one
+fires twice), with two deliberate differences:
+
+* one instant fires once: where APScheduler returns a shifted time and then the real match at the
+  same instant, we return it once;
+* after a shifted fire time APScheduler continues after the gap, so the other matching wall times
+  of the gap (02:30 after 02:00) never fire; we shift each of them;
+* from a start inside the window where shifted times fire (03:10 CEST, with 02:30 shifting to
+  03:30), APScheduler looks at the wall time only and misses the shifted time; we do not; and
+  its wall-clock arithmetic can step over a shifted time when a gap is not a whole hour (Lord
+  Howe's 30 minutes: from 01:30, ``minute=0`` gives 03:00 there, where 02:00 shifts to 02:30).
+
+So our chain of fire times is APScheduler's (without repeats) plus shifted stand-ins only.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ def cron_kwargs(draw: st.DrawFn) -> dict:
     }
 
 
+@pytest.mark.filterwarnings("ignore:CronTrigger will never fire")
 @settings(max_examples=max(20, settings.default.max_examples))
 @given(
     kwargs=cron_kwargs(),
@@ -96,3 +109,65 @@ def test_dst_free_chain_in_dst_zone_matches():
         assert ours_time == theirs_time
         ours_time = ours.get_next_fire_time(ours_time, ours_time)
         theirs_time = theirs.get_next_fire_time(theirs_time, theirs_time)
+
+
+DST_ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe"]
+# (No date fields: when APScheduler moves to the next day across a change its wall-clock
+# arithmetic in UTC can skip a day, a difference unrelated to the gap behaviour compared here.)
+DST_SAMPLES = {
+    "hour": ["*", "1", "2", "3", "2,3", "0-4", "*/2", "1-3/2"],
+    "minute": ["*", "0", "30", "*/15", "0,30", "45", "59"],
+    "second": ["0", "*/20", "30"],
+}
+
+
+def _is_shifted_stand_in(instant: float, tz) -> bool:
+    """Whether ``instant`` reads, with the offset of a day before, as a wall time the clock
+    skipped (so it is the shifted fire time of that wall time)."""
+    before = datetime.fromtimestamp(instant - 86400, tz).utcoffset()
+    wall = datetime.fromtimestamp(instant, timezone.utc).replace(tzinfo=None) + before
+    resolved = wall.replace(tzinfo=tz)
+    return datetime.fromtimestamp(resolved.timestamp(), tz).replace(tzinfo=None) != wall
+
+
+@settings(max_examples=max(20, settings.default.max_examples))
+@given(
+    data=st.data(),
+    zone=st.sampled_from(DST_ZONES),
+    year=st.integers(2000, 2035),
+    change=st.integers(0, 1),
+    hours_before=st.integers(1, 72),
+)
+def test_chains_around_dst_changes_agree_with_apscheduler(data, zone, year, change, hours_before):
+    tz = ZoneInfo(zone)
+    fields = data.draw(st.sets(st.sampled_from(sorted(DST_SAMPLES)), min_size=1))
+    kwargs = {field: data.draw(st.sampled_from(DST_SAMPLES[field])) for field in fields}
+    # the two changes of the year (found by walking hours), and a start before one of them
+    changes = []
+    moment = datetime(year, 1, 1, tzinfo=timezone.utc)
+    while moment.year == year:
+        following = moment + timedelta(hours=1)
+        if following.astimezone(tz).utcoffset() != moment.astimezone(tz).utcoffset():
+            changes.append(following)
+        moment = following
+    start = (changes[change] - timedelta(hours=hours_before)).astimezone(tz)
+    note(f"kwargs={kwargs} start={start}")
+    ours = CronTrigger(timezone=tz, **kwargs)
+    theirs = apscheduler_cron.CronTrigger(timezone=tz, **kwargs)
+    ours_times, theirs_times = [], []
+    ours_time = ours.get_next_fire_time(None, start)
+    theirs_time = theirs.get_next_fire_time(None, start)
+    for _ in range(60):
+        ours_times.append(ours_time.timestamp())
+        theirs_times.append(theirs_time.timestamp())
+        ours_time = ours.get_next_fire_time(ours_time, ours_time)
+        theirs_time = theirs.get_next_fire_time(theirs_time, theirs_time)
+    # (the first fire time is the same, unless ours is a shifted time APScheduler stepped over)
+    assert ours_times[0] == theirs_times[0] or _is_shifted_stand_in(ours_times[0], tz)
+    assert ours_times == sorted(set(ours_times))  # strictly increasing
+    horizon = min(ours_times[-1], theirs_times[-1])
+    ours_set = {instant for instant in ours_times if instant <= horizon}
+    theirs_set = {instant for instant in theirs_times if instant <= horizon}
+    assert theirs_set <= ours_set
+    for extra in sorted(ours_set - theirs_set):
+        assert _is_shifted_stand_in(extra, tz), datetime.fromtimestamp(extra, tz)

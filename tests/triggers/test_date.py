@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import pickle
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
+from support import FakeClock, install_fake_clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
-class FrozenClock:
-    """Stands in for the ``datetime`` class of a trigger module: it only offers ``now()``."""
-
-    def __init__(self, current: datetime) -> None:
-        self.current = current
-
-    def now(self, tz: tzinfo | None = None) -> datetime:
-        if tz is None:
-            return self.current.replace(tzinfo=None)
-        return self.current.astimezone(tz)
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    clock = FrozenClock(datetime(2011, 4, 3, 18, 40, 5, 123456, tzinfo=timezone.utc))
-    monkeypatch.setattr("quartzite.triggers.date.datetime", clock)
-    return clock
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    return install_fake_clock(
+        monkeypatch, datetime(2011, 4, 3, 18, 40, 5, 123456, tzinfo=timezone.utc)
+    )
 
 
 @pytest.fixture
@@ -127,15 +116,15 @@ class TestConstruction:
         assert trigger.run_date.tzinfo is local_zone
         assert trigger.run_date == datetime(2009, 7, 6, 12, tzinfo=local_zone)
 
-    def test_default_run_date_is_now(self, clock: FrozenClock) -> None:
+    def test_default_run_date_is_now(self, clock: FakeClock) -> None:
         trigger = DateTrigger(timezone=BERLIN)
-        assert trigger.run_date == clock.current
+        assert trigger.run_date == clock.instant
         assert trigger.run_date.tzinfo is BERLIN
         assert trigger.run_date.microsecond == 123456
 
-    def test_default_run_date_in_local_zone(self, clock: FrozenClock, local_zone: ZoneInfo) -> None:
+    def test_default_run_date_in_local_zone(self, clock: FakeClock, local_zone: ZoneInfo) -> None:
         trigger = DateTrigger()
-        assert trigger.run_date == clock.current
+        assert trigger.run_date == clock.instant
         assert trigger.run_date.tzinfo is local_zone
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pickle
 import random
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import FakeClock, install_fake_clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -21,23 +22,9 @@ UTC = timezone.utc
 START = datetime(2009, 8, 4, 10, 0, 0, tzinfo=BERLIN)
 
 
-class FrozenClock:
-    """Stands in for the ``datetime`` class of a trigger module: it only offers ``now()``."""
-
-    def __init__(self, current: datetime) -> None:
-        self.current = current
-
-    def now(self, tz: tzinfo | None = None) -> datetime:
-        if tz is None:
-            return self.current.replace(tzinfo=None)
-        return self.current.astimezone(tz)
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    clock = FrozenClock(datetime(2011, 4, 3, 16, 40, 5, 123456, tzinfo=UTC))
-    monkeypatch.setattr("quartzite.triggers.interval.datetime", clock)
-    return clock
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    return install_fake_clock(monkeypatch, datetime(2011, 4, 3, 16, 40, 5, 123456, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -180,18 +167,18 @@ class TestConstruction:
         assert trigger.timezone is local_zone
         assert trigger.start_date == datetime(2009, 8, 4, 10, tzinfo=local_zone)
 
-    def test_default_start_date(self, clock: FrozenClock) -> None:
+    def test_default_start_date(self, clock: FakeClock) -> None:
         trigger = IntervalTrigger(minutes=5, timezone=BERLIN)
-        assert trigger.start_date == clock.current + timedelta(minutes=5)
+        assert trigger.start_date == clock.instant + timedelta(minutes=5)
         assert trigger.start_date.tzinfo is BERLIN
 
-    def test_default_start_date_local_zone(self, clock: FrozenClock, local_zone: ZoneInfo) -> None:
+    def test_default_start_date_local_zone(self, clock: FakeClock, local_zone: ZoneInfo) -> None:
         trigger = IntervalTrigger(seconds=10)
         assert trigger.timezone is local_zone
-        assert trigger.start_date == clock.current + timedelta(seconds=10)
+        assert trigger.start_date == clock.instant + timedelta(seconds=10)
         assert trigger.start_date.tzinfo is local_zone
 
-    def test_timezone_from_dates_with_frozen_clock(self, clock: FrozenClock) -> None:
+    def test_timezone_from_dates_with_frozen_clock(self, clock: FakeClock) -> None:
         """The clock stand-in offers only now() (contract §10): the isinstance checks that pick
         the zone of an aware start or end date must not go through it."""
         start = datetime(2009, 8, 4, 10, tzinfo=NEW_YORK)
@@ -563,7 +550,7 @@ class TestValidation:
             IntervalTrigger(weeks=142857142, days=999999999, start_date=START)
 
     def test_an_interval_too_long_for_a_default_start_date_is_a_value_error(
-        self, clock: FrozenClock
+        self, clock: FakeClock
     ) -> None:
         with pytest.raises(ValueError, match="past the year 9999"):
             IntervalTrigger(days=999999999)
@@ -622,7 +609,7 @@ class TestValidation:
             IntervalTrigger(seconds=1, start_date="yesterday", timezone=BERLIN)
         assert "start_date" in str(exc.value) and "'yesterday'" in str(exc.value)
 
-    def test_an_end_date_without_a_start_date_may_be_in_the_past(self, clock: FrozenClock) -> None:
+    def test_an_end_date_without_a_start_date_may_be_in_the_past(self, clock: FakeClock) -> None:
         trigger = IntervalTrigger(seconds=5, end_date=datetime(2000, 1, 1, tzinfo=UTC))
         assert trigger.get_next_fire_time(None, clock.now(UTC)) is None
 

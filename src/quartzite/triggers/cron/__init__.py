@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Dict, List, Tuple, Union
+from zoneinfo import ZoneInfoNotFoundError
 
 from tzlocal import get_localzone
 
 from ...util import UTC, astimezone, convert_to_datetime, datetime_repr, localize
-from ..base import BaseTrigger, check_state_version, resolve_timezone
+from ..base import (
+    BaseTrigger,
+    check_jitter,
+    check_state_version,
+    resolve_timezone,
+    state_error,
+)
+from ._checks import (
+    check_dst,
+    check_field_types,
+    dates_never_fire,
+    fields_never_fire,
+    unknown_zone_error,
+)
 from ._crontab import parse_crontab
-from ._search import build_plan, find_next
+from ._search import GAP_END, GAP_SHIFT, GAP_SKIP, build_plan, find_next
+from .expressions import AllExpression
 from .fields import (
     DEFAULT_VALUES,
     BaseField,
@@ -28,11 +45,39 @@ _MAX_YEAR = 9999
 
 FieldValue = Union[int, str, None]
 
+# Set while from_crontab builds a trigger: it refuses a line that never fires itself, after
+# adjusting the fields, so the constructor must not warn first (per thread: triggers are built
+# concurrently).
+_BUILDING_FROM_CRONTAB = threading.local()
+
 _FIELD_ARGUMENTS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 _BUILTIN_FIELDS = frozenset((BaseField, MonthField, DayOfMonthField, WeekField, DayOfWeekField))
 # Parsed fields by (trigger class, field arguments, their types): applications tend to create
 # many triggers from the same few specifications, and parsing is the bulk of the construction.
 _FIELD_SPECS: Dict[Any, Tuple[Tuple[type, str, Tuple[Any, ...], bool], ...]] = {}
+# Why the fields of a cached specification never fire (see fields_never_fire), by the same key.
+_FIELD_NEVER: Dict[Any, Union[str, None]] = {}
+# The same, for the lines given to from_crontab, by (class, line, standard_weekdays).
+_CRONTAB_NEVER: Dict[Any, Union[str, None]] = {}
+
+
+# find_next's (gap, repeat) arguments for each ``dst`` choice (one entry per DST_CHOICES item).
+_DST_RULES: Dict[str, Tuple[int, bool]] = {
+    "shift": (GAP_SHIFT, True),
+    "skip": (GAP_SKIP, True),
+    "vixie": (GAP_END, False),
+}
+
+
+def _has_fixed_time(fields: List[Any]) -> bool:
+    """Whether no time of day field holds ``*`` or ``*/N``: Vixie cron treats the jobs without a
+    fixed time of day differently around daylight saving time changes."""
+    for field in fields:
+        if field.name in ("hour", "minute", "second") and any(
+            type(expr) is AllExpression for expr in field.expressions
+        ):
+            return False
+    return True
 
 
 def _microseconds(dateval: datetime, tz: tzinfo) -> int:
@@ -43,19 +88,31 @@ def _microseconds(dateval: datetime, tz: tzinfo) -> int:
 
 
 class _PlanSlot(BaseTrigger):
-    # Private state, kept out of CronTrigger.__slots__ (which lists exactly the public attributes)
-    # and never pickled: the precomputed search plan (with the field list it was made from) and
-    # the last search result, which lets a chain of calls skip some time zone conversions.
-    __slots__ = ("_last", "_plan")
+    # State kept out of CronTrigger.__slots__ (which lists exactly the contract's attributes):
+    # the daylight saving time behaviour (public through the ``dst`` property, pickled), and,
+    # never pickled, the precomputed search plan (with the field list and the behaviour it was
+    # made for) and the last search result, which lets a chain of calls skip some time zone
+    # conversions.
+    __slots__ = ("_dst", "_last", "_plan")
 
 
 class CronTrigger(_PlanSlot):
     """Triggers when the wall-clock time in ``timezone`` matches all the given constraints,
     similarly to how the UNIX cron scheduler works.
 
-    A fire time is every instant whose wall-clock reading matches: a time skipped by a daylight
-    saving time change never fires, and a time that occurs twice (when the clock is set back)
-    fires at both occurrences.
+    A fire time is every instant whose wall-clock reading matches. What happens to a wall time
+    that a daylight saving time change skips or repeats depends on ``dst``:
+
+    * ``"shift"`` (the default, as APScheduler 3.11.2): a skipped time fires once, moved forward
+      by the length of the gap (02:30 becomes 03:30 when the clock jumps from 02:00 to 03:00); a
+      repeated time fires at both occurrences.
+    * ``"skip"``: a skipped time does not fire; a repeated time fires at both occurrences.
+    * ``"vixie"``: as Vixie cron does: a job whose hour, minute and second fields are all
+      restricted (none contains ``*``) fires at the end of the gap for a skipped time, and only at
+      the first occurrence of a repeated time; other jobs skip the gap and fire at both
+      occurrences.
+
+    Either way one instant fires once, so fire times are strictly increasing.
 
     Fields that are not given default to ``*`` when they are more significant than the least
     significant given field, and to their minimum value otherwise (so ``hour=9`` fires at 09:00:00
@@ -74,6 +131,13 @@ class CronTrigger(_PlanSlot):
     :param timezone: time zone to use for the date/time calculations (defaults to the time zone of
         ``start_date`` or ``end_date``, else the local time zone)
     :param jitter: delay the job execution by up to ``jitter`` seconds at random
+    :param dst: ``"shift"``, ``"skip"`` or ``"vixie"``: what a wall time that a daylight saving
+        time change skips or repeats does (see above)
+    :raises TypeError: if a field value is not a string or an integer
+    :raises ValueError: if a field value or ``dst`` is not valid
+
+    A trigger that can never fire (``day=31, month=2``, a year range that is over) is accepted,
+    with a warning saying why; its :meth:`get_next_fire_time` returns ``None``.
     """
 
     #: Names of the fields, from the most to the least significant.
@@ -115,16 +179,23 @@ class CronTrigger(_PlanSlot):
         end_date: datetime | str | None = None,
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
+        *,
+        dst: str = "shift",
     ) -> None:
-        self.timezone: tzinfo = resolve_timezone(timezone, start_date, end_date, get_localzone)
+        self._dst = check_dst(dst)
+        try:
+            self.timezone: tzinfo = resolve_timezone(timezone, start_date, end_date, get_localzone)
+        except ZoneInfoNotFoundError as exc:
+            raise unknown_zone_error(type(self).__name__, timezone, exc) from None
 
         self.start_date = convert_to_datetime(start_date, self.timezone, "start_date")
         self.end_date = convert_to_datetime(end_date, self.timezone, "end_date")
-        self.jitter = jitter
+        self.jitter = check_jitter(type(self).__name__, jitter)
         self._plan: Any = None
         self._last: Any = None
 
         values = (year, month, day, week, day_of_week, hour, minute, second)
+        check_field_types(type(self).__name__, zip(_FIELD_ARGUMENTS, values))
         cls = self.__class__
         try:
             key: Any = (cls, values, tuple(map(type, values)))
@@ -147,10 +218,31 @@ class CronTrigger(_PlanSlot):
             if key is not None and all(type(field) in _BUILTIN_FIELDS for field in self.fields):
                 if len(_FIELD_SPECS) >= 1024:
                     _FIELD_SPECS.clear()
+                    _FIELD_NEVER.clear()
                 _FIELD_SPECS[key] = tuple(
                     (type(field), field.name, tuple(field.expressions), field.is_default)
                     for field in self.fields
                 )
+        if not getattr(_BUILDING_FROM_CRONTAB, "active", False):
+            if spec is not None:
+                reason = _FIELD_NEVER.get(key)
+            else:
+                reason = fields_never_fire(self.fields)
+                if key is not None and key in _FIELD_SPECS:
+                    _FIELD_NEVER[key] = reason
+            if reason is None:
+                reason = dates_never_fire(
+                    self.fields, self.start_date, self.end_date, self.timezone
+                )
+            if reason is not None:
+                # (The contract accepts these arguments: warn, and let the trigger return None.)
+                warnings.warn(f"{cls.__name__} will never fire: {reason}", stacklevel=2)
+
+    @property
+    def dst(self) -> str:
+        """What a wall time skipped or repeated by a daylight saving time change does:
+        ``"shift"``, ``"skip"`` or ``"vixie"`` (see the class description)."""
+        return self._dst
 
     def _create_fields(self, given: Dict[str, Any]) -> List[Any]:
         field_names = self.FIELD_NAMES
@@ -179,6 +271,7 @@ class CronTrigger(_PlanSlot):
         timezone: tzinfo | str | None = None,
         *,
         standard_weekdays: bool = False,
+        dst: str = "shift",
     ) -> CronTrigger:
         """Create a :class:`CronTrigger` from a crontab expression.
 
@@ -195,19 +288,59 @@ class CronTrigger(_PlanSlot):
         when both the day of month and the day of week are restricted (do not start with ``*``)
         a day matches if *either* matches, as in Vixie cron.
 
+        The day fields also take the forms of Quartz and other cron dialects: ``?`` (same as
+        ``*``), ``L`` (the last day of the month), ``15W`` (the weekday nearest to the 15th,
+        within the month), ``LW`` (the last weekday of the month) in the day of month, and
+        ``5L`` (the last Friday) and ``5#3`` (the third Friday) in the day of week, whose number
+        follows ``standard_weekdays``.
+
+        A line that can never fire (``0 0 31 2 *``) is refused.
+
         :param expr: the crontab expression
         :param timezone: time zone to use for the date/time calculations (defaults to the local
             time zone)
         :param standard_weekdays: read the day of week (and combine it with the day of month) as
             standard crontab does
-        :raises ValueError: if the expression or one of its fields is not valid
+        :param dst: what a wall time that a daylight saving time change skips or repeats does
+            (see :class:`CronTrigger`)
+        :raises TypeError: if ``expr`` is not a string
+        :raises ValueError: if the expression or one of its fields is not valid, or if it never
+            fires
         """
-        values, weekday_days = parse_crontab(expr, standard_weekdays)
-        trigger = cls(timezone=timezone, **values)
-        if weekday_days:
+        if not isinstance(expr, str):
+            raise TypeError(
+                f"CronTrigger.from_crontab: expr must be a str (a crontab line such as "
+                f"'0 9 * * mon-fri'), got {expr!r} ({type(expr).__name__})"
+            )
+        _BUILDING_FROM_CRONTAB.active = True
+        try:
+            values, day_expressions = parse_crontab(expr, standard_weekdays)
+            # (None: the day field is made of the dialect expressions alone; "*" holds its place)
+            replace_day = values["day"] is None
+            if replace_day:
+                values["day"] = "*"
+            trigger = cls(timezone=timezone, dst=dst, **values)
+        except ValueError as exc:
+            if repr(expr) in str(exc):
+                raise
+            raise ValueError(f"{exc} (in crontab expression {expr!r})") from None
+        finally:
+            _BUILDING_FROM_CRONTAB.active = False
+        if day_expressions:
             for field in trigger.fields:
                 if field.name == "day":
-                    field.expressions.extend(weekday_days)
+                    kept = [] if replace_day else field.expressions
+                    field.expressions = kept + day_expressions
+        never_key = (cls, expr, standard_weekdays)
+        if never_key in _CRONTAB_NEVER:
+            reason = _CRONTAB_NEVER[never_key]
+        else:
+            reason = fields_never_fire(trigger.fields)
+            if len(_CRONTAB_NEVER) >= 1024:
+                _CRONTAB_NEVER.clear()
+            _CRONTAB_NEVER[never_key] = reason
+        if reason is not None:
+            raise ValueError(f"Crontab expression {expr!r} never fires: {reason}")
         return trigger
 
     def get_next_fire_time(
@@ -250,12 +383,15 @@ class CronTrigger(_PlanSlot):
             year_limit = min(_MAX_YEAR, end_date.astimezone(tz).year + 1)
 
         plan = self._plan
-        if plan is None or plan[1] is not self.fields:
-            plan = self._plan = (build_plan(self.fields), self.fields)
+        if plan is None or plan[1] is not self.fields or plan[2] != self._dst:
+            gap, repeat = _DST_RULES[self._dst]
+            if self._dst == "vixie" and not _has_fixed_time(self.fields):
+                gap, repeat = GAP_SKIP, True  # a "wildcard" job, in Vixie cron's words
+            plan = self._plan = (build_plan(self.fields), self.fields, self._dst, gap, repeat)
         start = -(-start_us // 1000000)
         if last is not None and (last[7] is not plan[0] or last[0].tzinfo is not tz):
             last = None
-        found = find_next(plan[0], tz, start, year_limit, last)
+        found = find_next(plan[0], tz, start, year_limit, last, plan[3], plan[4])
         if found is None:
             self._last = None
             return None
@@ -287,7 +423,7 @@ class CronTrigger(_PlanSlot):
         return describe(self)
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {
+        state = {
             "version": 2,
             "timezone": self.timezone,
             "start_date": self.start_date,
@@ -295,27 +431,112 @@ class CronTrigger(_PlanSlot):
             "fields": self.fields,
             "jitter": self.jitter,
         }
+        if self._dst != "shift":
+            # (Only when not the default: a default state keeps the contract's layout, and a
+            # state without the key restores the default.)
+            state["dst"] = self._dst
+        return state
 
     def __setstate__(self, state: Any) -> None:
         state = check_state_version(state, type(self), 2)
-        self.timezone = astimezone(state["timezone"])  # type: ignore[assignment]
-        self.start_date = state["start_date"]
-        self.end_date = state["end_date"]
+        # (no "dst": a state from before the option, which restores the default)
+        try:
+            self._dst = check_dst(state.get("dst", "shift"))
+        except (TypeError, ValueError) as exc:
+            raise state_error(type(self), str(exc).partition(": ")[2]) from None
         self.fields = state["fields"]
+        self.start_date, self.end_date = state["start_date"], state["end_date"]
+        self.timezone = astimezone(state["timezone"])  # type: ignore[assignment]
         self.jitter = state.get("jitter")
-        self._plan = None
-        self._last = None
+        self._plan = self._last = None
+
+    def _field_options(self) -> List[str]:
+        # (getattr: a hand-made or damaged state may hold other objects, and the scheduler
+        # prints the trigger when it reports the failure they cause)
+        return [
+            f"{getattr(field, 'name', '?')}='{field}'"
+            for field in self.fields
+            if not getattr(field, "is_default", False)
+        ]
 
     def __str__(self) -> str:
-        options = [f"{field.name}='{field}'" for field in self.fields if not field.is_default]
-        return f"cron[{', '.join(options)}]"
+        return f"cron[{', '.join(self._field_options())}]"
 
     def __repr__(self) -> str:
-        options = [f"{field.name}='{field}'" for field in self.fields if not field.is_default]
+        options = self._field_options()
         if self.start_date:
             options.append(f"start_date={datetime_repr(self.start_date)!r}")
         if self.end_date:
             options.append(f"end_date={datetime_repr(self.end_date)!r}")
         if self.jitter:
             options.append(f"jitter={self.jitter}")
+        if self._dst != "shift":
+            options.append(f"dst={self._dst!r}")
         return f"<{self.__class__.__name__} ({', '.join(options)}, timezone='{self.timezone}')>"
+
+    def _json_state(self) -> Dict[str, Any]:
+        """The state for the JSON serializer: as :meth:`__getstate__`, with ``fields`` as a
+        mapping of field name to expression text (the fields that were given, or whose default
+        was changed; the others follow from them as in the constructor)."""
+        state = self.__getstate__()
+        names = list(self.FIELD_NAMES)
+        given = [names.index(field.name) for field in self.fields if not field.is_default]
+        last_given = max(given, default=-1)
+        expressions: Dict[str, str] = {}
+        for field in self.fields:
+            index = names.index(field.name)
+            rule = DEFAULT_VALUES[field.name] if index > last_given >= 0 else "*"
+            if not field.is_default or str(field) != str(rule):
+                text = str(field)
+                try:
+                    again = type(field)(field.name, text, field.is_default).expressions
+                except ValueError:
+                    again = []
+                if list(map(repr, again)) != list(map(repr, field.expressions)):
+                    raise TypeError(
+                        f"The {field.name} field of {self!r} has no JSON form: its text "
+                        f"{text!r} does not read back as the same expressions"
+                    )
+                expressions[field.name] = text
+        state["fields"] = expressions
+        return state
+
+    @classmethod
+    def _from_json_state(cls, state: Dict[str, Any]) -> BaseTrigger:
+        """Rebuild a trigger from :meth:`_json_state` (or from a row of the earlier JSON format,
+        whose ``fields`` is a list of ``{"class", "name", "expression", "is_default"}``)."""
+        from ...util import obj_to_ref
+        from ..base import (
+            check_state_datetime,
+            check_state_jitter,
+            check_state_timezone,
+            state_error,
+        )
+
+        state = dict(check_state_version(state, cls, 2))
+        check_state_timezone(cls, state.get("timezone"))
+        check_state_datetime(cls, state, "start_date", optional=True)
+        check_state_datetime(cls, state, "end_date", optional=True)
+        check_state_jitter(cls, state.get("jitter"))
+        trigger = cls.__new__(cls)
+        fields = state.get("fields")
+        if isinstance(fields, dict):
+            unknown = sorted(set(fields) - set(cls.FIELD_NAMES))
+            if unknown or not all(isinstance(text, str) for text in fields.values()):
+                raise state_error(cls, f"fields must map field names to expressions: {fields!r}")
+            state["fields"] = trigger._create_fields(fields)
+        elif isinstance(fields, list):
+            # The earlier format names each field's class: accept only the class this trigger
+            # uses for that field, compared as text (nothing named by the row is imported).
+            built = []
+            for entry in fields:
+                name = entry.get("name") if isinstance(entry, dict) else None
+                field_class = cls.FIELDS_MAP.get(name) if isinstance(name, str) else None
+                if field_class is None or entry.get("class") != obj_to_ref(field_class):
+                    raise state_error(cls, f"{entry!r} is not one of this trigger's fields")
+                built.append(field_class(name, entry["expression"], entry["is_default"]))
+            state["fields"] = built
+        else:
+            raise state_error(cls, f"fields must be a mapping of expressions, got {fields!r}")
+        trigger.__setstate__(state)
+        return trigger

@@ -1,11 +1,28 @@
-"""Reading crontab lines for :meth:`CronTrigger.from_crontab`."""
+"""Reading crontab lines for :meth:`CronTrigger.from_crontab`.
+
+Besides the fields of :class:`CronTrigger`, a line may use forms of other cron dialects in its
+day fields; they become day-of-month expressions, since the trigger's day field is the one that
+knows about months: ``?`` is ``*``; ``L`` is ``last``; ``15W`` and ``LW`` are
+:class:`~.expressions.NearestWeekdayExpression`; in the day of week, ``5L`` is ``last fri`` and
+``5#3`` is ``3rd fri`` (with standard weekday numbers; with the default ones, 5 is Saturday). The
+day of week's items then move into the day field (as the weekdays they stand for), which keeps
+their meaning when the day of month is ``*`` or, with ``standard_weekdays``, when either field may
+match; a restricted day of month that must *also* match cannot be expressed and is refused.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, List, Tuple
 
-from .expressions import WEEKDAYS, WeekdayOfMonthExpression
+from .expressions import (
+    WEEKDAYS,
+    LastDayOfMonthExpression,
+    NearestWeekdayExpression,
+    WeekdayOfMonthExpression,
+    WeekdayPositionExpression,
+)
+from .fields import SEPARATOR, DayOfWeekField
 
 _MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -26,6 +43,9 @@ _WEEKDAY_ITEM = re.compile(
 # Standard crontab numbers of the weekday names (Sunday is 0, or 7 at the end of a range).
 _CRONTAB_NAMES = {name: (index + 1) % 7 for index, name in enumerate(WEEKDAYS)}
 _FIELD = "day_of_week"
+# ``5L`` (the last Friday of the month) and ``5#3`` (the third Friday), with a number or a name.
+_POSITION_ITEM = re.compile(r"(?P<weekday>\d+|[a-z]+)(?:(?P<last>L)|#(?P<nth>\d+))$", re.IGNORECASE)
+_POSITION_NAMES = ["1st", "2nd", "3rd", "4th", "5th"]
 
 
 def _weekday_number(text: str, item: str, is_last: bool) -> int:
@@ -92,11 +112,85 @@ def weekday_runs(weekdays: List[int]) -> List[Tuple[int, int]]:
     return runs
 
 
+def _position_item(match: Any, item: str, use_standard_weekdays: bool) -> Any:
+    """The day expression of a ``5L`` or ``5#3`` day-of-week item."""
+    text = match.group("weekday")
+    if text.isdigit():
+        top = 7 if use_standard_weekdays else 6
+        number = int(text) if len(text) <= 2 else top + 1
+        if number > top:
+            numbering = "0-7, 0 and 7 = Sunday" if use_standard_weekdays else "0-6, 0 = Monday"
+            raise ValueError(
+                f'Invalid weekday in expression "{item}" for field "{_FIELD}": expected '
+                f"{numbering} or a name"
+            )
+        weekday = (number + 6) % 7 if use_standard_weekdays else number
+    else:
+        try:
+            weekday = WEEKDAYS.index(text.lower())
+        except ValueError:
+            raise ValueError(f'Invalid weekday name "{text}"') from None
+    if match.group("last"):
+        return WeekdayPositionExpression("last", WEEKDAYS[weekday])
+    nth = match.group("nth")
+    if len(nth) > 1 or not 1 <= int(nth) <= 5:
+        raise ValueError(
+            f'Invalid position in expression "{item}" for field "{_FIELD}": expected #1 to #5'
+        )
+    return WeekdayPositionExpression(_POSITION_NAMES[int(nth) - 1], WEEKDAYS[weekday])
+
+
+def _day_of_month(text: str) -> Tuple[str | None, List[Any]]:
+    """Translate the dialect forms of a day-of-month field: the text left for the day field
+    (``None`` if nothing is left) and the expressions to add to it."""
+    kept: List[str] = []
+    extra: List[Any] = []
+    for item in SEPARATOR.split(text.strip()):
+        if item == "?":
+            kept.append("*")
+        elif item.upper() == "L":
+            extra.append(LastDayOfMonthExpression())
+        elif NearestWeekdayExpression.value_re.match(item):
+            day = item[:-1]
+            try:
+                extra.append(NearestWeekdayExpression(day))
+            except ValueError as exc:
+                raise ValueError(f'{exc} (in expression "{item}" for field "day")') from None
+        else:
+            kept.append(item)
+    return (",".join(kept) if kept else None), extra
+
+
+def _weekday_alternatives(
+    text: str, use_standard_weekdays: bool
+) -> Tuple[List[Any], List[int]] | None:
+    """Split a day-of-week field with ``5L`` or ``5#3`` items into those items' day expressions
+    and the weekdays (0 = Monday) of the others; ``None`` if it has no such item."""
+    items = SEPARATOR.split(text.strip())
+    matches = [_POSITION_ITEM.match(item) for item in items]
+    if not any(matches):
+        return None
+    positions = [
+        _position_item(match, item, use_standard_weekdays)
+        for match, item in zip(matches, items)
+        if match
+    ]
+    plain = ",".join(item for match, item in zip(matches, items) if not match)
+    weekdays: set[int] = set()
+    if plain and use_standard_weekdays:
+        weekdays.update(standard_weekdays(plain)[0])
+    elif plain:
+        for expr in DayOfWeekField(_FIELD, plain).expressions:
+            weekdays.update(expr._static_values(0, 6))
+    return positions, sorted(weekdays)
+
+
 def parse_crontab(expr: str, use_standard_weekdays: bool) -> Tuple[Dict[str, Any], List[Any]]:
     """Split a crontab line into :class:`CronTrigger` arguments.
 
-    :return: the keyword arguments, and the expressions to add to the ``day`` field (non-empty
-        only when crontab's "day of month *or* day of week" rule applies)
+    :return: the keyword arguments, and the expressions to add to the ``day`` field (dialect
+        forms, and crontab's "day of month *or* day of week" rule); when the day field's text
+        is ``None`` it consists of the added expressions alone
     """
     values = expr.split()
     if len(values) == 1 and values[0].startswith("@"):
@@ -111,16 +205,40 @@ def parse_crontab(expr: str, use_standard_weekdays: bool) -> Tuple[Dict[str, Any
     if len(values) == 6:
         kwargs["second"] = values.pop(0)
     elif len(values) != 5:
-        raise ValueError(f"Wrong number of fields; got {len(values)}, expected 5")
+        raise ValueError(
+            f"Wrong number of fields; got {len(values)}, expected 5 (minute hour day month "
+            f"day_of_week), or 6 with a leading second field, in {expr!r}"
+        )
 
     minute, hour, day, month, day_of_week = values
-    kwargs.update(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
-    extra_day_expressions: List[Any] = []
+    day_text, extra_day_expressions = _day_of_month(day)
+    # (crontab's rule: a day of month starting with * does not restrict the day)
+    day_restricted = day_text is None or not day_text.startswith("*")
+    if day_of_week == "?":
+        day_of_week = "*"
+    kwargs.update(minute=minute, hour=hour, day=day_text, month=month, day_of_week=day_of_week)
+    alternatives = _weekday_alternatives(day_of_week, use_standard_weekdays)
+    if alternatives is not None:
+        positions, weekdays = alternatives
+        alternative_exprs = positions + [
+            WeekdayOfMonthExpression(first, last) for first, last in weekday_runs(weekdays)
+        ]
+        kwargs["day_of_week"] = "*"
+        if day_text == "*" and not extra_day_expressions:
+            kwargs["day"] = None
+            return kwargs, alternative_exprs
+        if not use_standard_weekdays:
+            raise ValueError(
+                f'Cannot combine day of month "{day}" with day of week "{day_of_week}": a day '
+                "must match both, which the day field cannot express; use * (or ?) for one of "
+                "them, or standard_weekdays=True for crontab's rule that either may match"
+            )
+        return kwargs, extra_day_expressions + alternative_exprs
     if use_standard_weekdays:
         weekdays, restricted = standard_weekdays(day_of_week)
         runs = weekday_runs(weekdays)
-        if restricted and not day.startswith("*"):
-            extra_day_expressions = [WeekdayOfMonthExpression(first, last) for first, last in runs]
+        if restricted and day_restricted:
+            extra_day_expressions += [WeekdayOfMonthExpression(first, last) for first, last in runs]
             kwargs["day_of_week"] = "*"
         elif len(weekdays) == 7:
             kwargs["day_of_week"] = "*"

@@ -20,6 +20,7 @@ from .expressions import (
     AllExpression,
     LastDayOfMonthExpression,
     MonthRangeExpression,
+    NearestWeekdayExpression,
     RangeExpression,
     WeekdayOfMonthExpression,
     WeekdayPositionExpression,
@@ -42,7 +43,12 @@ _FIELD_CLASSES = {
     "second": BaseField,
 }
 _STATIC_EXPRESSIONS = (AllExpression, RangeExpression, MonthRangeExpression, WeekdayRangeExpression)
-_DAY_EXPRESSIONS = (WeekdayPositionExpression, LastDayOfMonthExpression, WeekdayOfMonthExpression)
+_DAY_EXPRESSIONS = (
+    WeekdayPositionExpression,
+    LastDayOfMonthExpression,
+    WeekdayOfMonthExpression,
+    NearestWeekdayExpression,
+)
 
 _MAX_YEAR = MAX_VALUES["year"]
 _MIN_YEAR = MIN_VALUES["year"]

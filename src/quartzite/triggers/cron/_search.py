@@ -1,15 +1,22 @@
 """The search behind :meth:`CronTrigger.get_next_fire_time`: from wall-clock times to instants.
 
 A plan (see :mod:`._plans`) finds the first matching wall-clock time at or after a given one;
-:func:`find_next` turns wall-clock times into instants in the trigger's zone. A cron trigger
-fires at every instant whose wall-clock reading matches, so a time skipped by a DST change never
-fires and a repeated one fires twice (fold 0 then fold 1). The first matching instant at or after
+:func:`find_next` turns wall-clock times into instants in the trigger's zone. Every instant whose
+wall-clock reading matches fires; a repeated wall time fires at both occurrences (fold 0 then fold
+1) unless ``repeat`` is off. A matching wall time skipped by a forward change fires, depending on
+``gap``, not at all, at its reading with the offset from before the change (that is, shifted
+forward by the length of the gap), or at the instant the gap ends. The first fire time at or after
 the start is the earliest of:
 
 * the first occurrence (at or after the start) of the smallest matching wall time that is not
-  earlier than the start's wall time and exists, and
+  earlier than the start's wall time and exists,
+* the stand-in for the first matching wall time skipped by a forward change on the way there, and
+  for one skipped by a change shortly *before* the start (a shifted time may still lie ahead), and
 * if the clock is set back shortly after the start, the second occurrence of the smallest matching
   wall time in the repeated interval that lies before the start's wall time.
+
+A stand-in that is also a matching reading is one fire time, so fire times stay strictly
+increasing.
 
 The search relies on zone offsets changing at most once within :data:`WINDOW` seconds, which holds
 for every zone of the tz database since 1970 (the closest pair of changes is almost a week apart;
@@ -19,12 +26,16 @@ the largest backward change is 7 hours).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from ._plans import Civil, FastPlan, GenericPlan, build_plan
 
-__all__ = ("WINDOW", "build_plan", "find_next")
+__all__ = ("GAP_END", "GAP_SHIFT", "GAP_SKIP", "WINDOW", "build_plan", "find_next")
+
+#: What a matching wall time that a forward change skips does: nothing, fire shifted forward by
+#: the length of the gap, or fire at the instant the gap ends (see :func:`find_next`).
+GAP_SKIP, GAP_SHIFT, GAP_END = 0, 1, 2
 
 #: A search result: (aware datetime, POSIX time, wall-clock time, UTC offset in seconds)
 Found = Tuple[datetime, int, Civil, int]
@@ -115,18 +126,65 @@ def _resolves_exactly(tz: tzinfo, instant: int, civil: Civil) -> bool:
     return (local.year, local.month, local.day, local.hour, local.minute, local.second) == civil
 
 
+def _gap_fire(tz: tzinfo, fire: int) -> Found:
+    """The search result for a fire time that stands in for a skipped wall time."""
+    local = datetime.fromtimestamp(fire, tz)
+    civil = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+    return local, fire, civil, _seconds(local.utcoffset())  # type: ignore[arg-type]
+
+
+def _recent_gap(
+    next_naive: Any, tz: tzinfo, start: int, current: int, gap: int, year_limit: int
+) -> Tuple[bool, Found | None]:
+    """Whether ``start`` lies less than a gap's length after a forward change (so that wall
+    times skipped by it may still fire at or after ``start``), and the first such fire time.
+
+    :param current: the offset the search reads ``start`` with (the main search covers the
+        wall times from ``start + current`` on)
+    """
+    prior = _offset_at(tz, start - WINDOW)
+    if prior is None or prior >= current:
+        return False, None
+    change = _offset_change(tz, start - WINDOW, start, prior, current)
+    if start >= change + current - prior:
+        return False, None
+    # Skipped wall times are change + prior .. change + current; a shifted one fires at its
+    # reading with the old offset, which is >= start from start + prior on.
+    found = next_naive(*_civil(start + prior), year_limit)
+    if found is None or _naive_seconds(found) >= change + current:
+        return True, None
+    fire = _naive_seconds(found) - prior if gap == GAP_SHIFT else change
+    return True, (_gap_fire(tz, fire) if fire >= start else None)
+
+
+def _earliest(*results: Found | None) -> Found | None:
+    """The result with the smallest instant (the first one given wins a tie)."""
+    best: Found | None = None
+    for result in results:
+        if result is not None and (best is None or result[1] < best[1]):
+            best = result
+    return best
+
+
 def find_next(
     plan: FastPlan | GenericPlan,
     tz: tzinfo,
     start: int,
     year_limit: int,
     memo: Memo | None = None,
+    gap: int = GAP_SKIP,
+    repeat: bool = True,
 ) -> Memo | None:
     """Find the first instant at or after the POSIX time ``start`` (whole seconds) whose wall
     time in ``tz`` matches ``plan``.
 
     :param memo: the result of a previous search in the same zone with the same plan, if any
         (it lets a chain of searches skip most time zone conversions)
+    :param gap: what a matching wall time skipped by a forward change does: nothing
+        (:data:`GAP_SKIP`), fire shifted forward by the length of the gap (:data:`GAP_SHIFT`), or
+        fire at the instant the gap ends (:data:`GAP_END`)
+    :param repeat: whether a wall time repeated by a backward change fires at its second
+        occurrence too
     :return: ``(datetime in tz, POSIX time, wall time, UTC offset, low, high, UTC offset as a
         timedelta)`` where the UTC offset is known to be constant from POSIX time ``low`` to
         ``high``, or ``None`` if there is no match before the end of ``year_limit``
@@ -153,9 +211,12 @@ def find_next(
                 hour * 3600 + minute * 60 + second - start_offset
             )
             if instant <= high:
-                if memo[6] is not None and local.utcoffset() != memo[6]:
+                if memo[6] is None or local.utcoffset() == memo[6]:
+                    return local, instant, found, start_offset, memo[4], high, memo[6]
+                if repeat:
                     local = datetime(*found, tzinfo=tz, fold=1)  # the repeated occurrence
-                return local, instant, found, start_offset, memo[4], high, memo[6]
+                    return local, instant, found, start_offset, memo[4], high, memo[6]
+                # (a second occurrence that must not fire: the full search below skips it)
     else:
         try:
             local = datetime.fromtimestamp(start, tz)
@@ -173,9 +234,16 @@ def find_next(
         instant = _naive_seconds(found) - start_offset
         return datetime(*found, tzinfo=tz), instant, found, start_offset, -(2**62), 2**62, None
 
+    # Wall times skipped by a forward change just before the start may fire after it.
+    near_gap, early = (
+        (False, None)
+        if gap == GAP_SKIP
+        else _recent_gap(next_naive, tz, start, start_offset, gap, year_limit)
+    )
     # The first occurrence of the smallest matching wall time that is ≥ the start's wall time.
     exact = isinstance(tz, ZoneInfo)
     best: Found | None = None
+    skipped: Found | None = None  # the first fire time standing in for a skipped wall time
     while True:
         found = next_naive(*candidate, year_limit)
         if found is None:
@@ -215,13 +283,25 @@ def find_next(
             if wall - offset0 >= start and (exact or _resolves_exactly(tz, wall - offset0, found)):
                 best = (local, wall - offset0, found, offset0)
                 break
-            if offset0 > offset1 and wall - offset1 >= start:
+            if repeat and offset0 > offset1 and wall - offset1 >= start:
                 best = (later, wall - offset1, found, offset1)
                 break
             candidate = (year, month, day, hour, minute, second + 1)
         else:  # skipped by a forward change: continue after the gap
+            if skipped is not None:
+                break  # (a later gap's stand-in comes after the first one's)
             change = _offset_change(tz, wall - offset1, wall - offset0, offset0, offset1)
+            if gap != GAP_SKIP:
+                # (offset0 is the offset before the change: the shifted time is the wall time
+                # read with it; the first matching wall time of the gap gives the earliest)
+                skipped = _gap_fire(tz, wall - offset0 if gap == GAP_SHIFT else change)
             candidate = _civil(change + offset1)
+    # A real match wins a tie: it is the same instant, fired once.
+    real = best
+    best = _earliest(best, skipped, early)
+    # After a stand-in, or close after a gap, the next search must look back into the gap: its
+    # memo must not offer the shortcut that only looks forward.
+    base_only = near_gap or best is not real
 
     # A backward change shortly after the start repeats wall times lying before the start's.
     # Offsets equal at both ends of a span shorter than WINDOW mean no change in between.
@@ -230,10 +310,10 @@ def find_next(
     if after is None:
         after = start_offset
         high = base
-    if after >= start_offset:
+    if after >= start_offset or not repeat:
         if best is None:
             return None
-        if after != start_offset:
+        if after != start_offset or base_only:
             high = base
         return (*best, base, high, _offset_delta(best[3]))
 
@@ -247,5 +327,5 @@ def find_next(
                 best = (datetime(*found, tzinfo=tz, fold=1), wall - after, found, after)
     if best is None:
         return None
-    high = change - 1 if best[3] == start_offset else base
+    high = change - 1 if best[3] == start_offset and not base_only else base
     return (*best, base, high, _offset_delta(best[3]))

@@ -8,6 +8,7 @@ from ...util import datetime_repr
 from .expressions import (
     AllExpression,
     LastDayOfMonthExpression,
+    NearestWeekdayExpression,
     RangeExpression,
     WeekdayOfMonthExpression,
     WeekdayPositionExpression,
@@ -186,6 +187,11 @@ def _day_phrase(field: Any) -> tuple[str, str]:
             special.append(f"the {_POSITIONS[expr.option_num]} {_weekday(expr.weekday)}")
         elif isinstance(expr, LastDayOfMonthExpression):
             special.append("the last day")
+        elif isinstance(expr, NearestWeekdayExpression):
+            if expr.day is None:
+                special.append("the last weekday")
+            else:
+                special.append(f"the weekday nearest day {expr.day}")
         elif isinstance(expr, WeekdayOfMonthExpression):
             if expr.last != expr.first:
                 alternatives.append(f"{_weekday(expr.first)} through {_weekday(expr.last)}")

@@ -25,6 +25,7 @@ __all__ = (
     "AllExpression",
     "LastDayOfMonthExpression",
     "MonthRangeExpression",
+    "NearestWeekdayExpression",
     "RangeExpression",
     "WeekdayOfMonthExpression",
     "WeekdayPositionExpression",
@@ -253,21 +254,26 @@ def _first_weekday_day(weekday: int, first_weekday_of_month: int) -> int:
     return (weekday - first_weekday_of_month) % 7 + 1
 
 
+_POSITIONS = {"1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "last": 5}
+
+
 class WeekdayPositionExpression(AllExpression):
     """The n-th (``1st`` ... ``5th``) or the ``last`` given weekday of the month (``2nd wed``)."""
 
     options = ["1st", "2nd", "3rd", "4th", "5th", "last"]
+    # "<position> <weekday>", the position being one of the options (any case), one or more
+    # spaces apart; the weekday is checked by name in the constructor.
     value_re = re.compile(
-        r"(?P<option_name>1st|2nd|3rd|4th|5th|last) +(?P<weekday_name>(?:\d+|\w+))",
+        "(?P<option_name>" + "|".join(options) + r") +(?P<weekday_name>\d+|\w+)",
         re.IGNORECASE,
     )
 
     def __init__(self, option_name: str, weekday_name: str) -> None:
         super().__init__(None)
-        try:
-            self.option_num = self.options.index(option_name.lower())
-        except ValueError:
-            raise ValueError(f'Invalid weekday position "{option_name}"') from None
+        position = _POSITIONS.get(option_name.lower())
+        if position is None:
+            raise ValueError(f'Invalid weekday position "{option_name}"')
+        self.option_num = position
         self.weekday = _name_index(WEEKDAYS, weekday_name, "weekday")
 
     def _target_day(self, first_weekday: int, days_in_month: int) -> int | None:
@@ -317,14 +323,15 @@ class LastDayOfMonthExpression(AllExpression):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def get_next_value(self, date: Any, field: Any) -> int | None:
-        return monthrange(date.year, date.month)[1]
-
-    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
-        return None
-
     def _month_days(self, first_weekday: int, days_in_month: int) -> List[int]:
         return [days_in_month]
+
+    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
+        return None  # (it depends on the month)
+
+    def get_next_value(self, date: Any, field: Any) -> int | None:
+        # (never below the current day: the last day is the largest there is)
+        return monthrange(date.year, date.month)[1]
 
     def __str__(self) -> str:
         return "last"
@@ -391,3 +398,63 @@ class WeekdayOfMonthExpression(AllExpression):
         if self.last != self.first:
             args.append(repr(WEEKDAYS[self.last]))
         return f"{self.__class__.__name__}({', '.join(args)})"
+
+
+class NearestWeekdayExpression(AllExpression):
+    """The weekday (Monday to Friday) nearest to a day of the month, without leaving the month
+    (``15W``), or the last weekday of the month (``LW``), as in Quartz.
+
+    A Saturday moves to the Friday before and a Sunday to the Monday after, except where that
+    would leave the month: a Saturday the 1st moves to Monday the 3rd, a Sunday on the last day
+    to the Friday two days before. A day the month does not have (``31W`` in April) matches
+    nothing in that month, like ``31``.
+
+    The day field accepts it as written (``day="15W"``), and :meth:`CronTrigger.from_crontab
+    <quartzite.triggers.cron.CronTrigger.from_crontab>` reads it from crontab lines.
+
+    :param day: the day of the month (1-31), or ``"L"`` (or ``None``) for the last day
+    """
+
+    value_re = re.compile(r"(?P<day>\d{1,2}|L)W$", re.IGNORECASE)
+
+    def __init__(self, day: int | str | None) -> None:
+        super().__init__(None)
+        if day is None or (isinstance(day, str) and day.upper() == "L"):
+            self.day: int | None = None
+        else:
+            number = _to_int(day)
+            if number is None or not 1 <= number <= 31:
+                raise ValueError(f"the day of a W expression must be 1-31 or L, got {day!r}")
+            self.day = number
+
+    def _target_day(self, first_weekday: int, days_in_month: int) -> int | None:
+        target = days_in_month if self.day is None else self.day
+        if target > days_in_month:
+            return None
+        weekday = (first_weekday + target - 1) % 7
+        if weekday == 5:  # Saturday: the Friday before, unless that is in the previous month
+            return target - 1 if target > 1 else target + 2
+        if weekday == 6:  # Sunday: the Monday after, unless that is in the next month
+            return target + 1 if target < days_in_month else target - 2
+        return target
+
+    def get_next_value(self, date: Any, field: Any) -> int | None:
+        first_weekday, days_in_month = monthrange(date.year, date.month)
+        day = self._target_day(first_weekday, days_in_month)
+        return day if day is not None and day >= date.day else None
+
+    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
+        return None
+
+    def _month_days(self, first_weekday: int, days_in_month: int) -> List[int]:
+        day = self._target_day(first_weekday, days_in_month)
+        return [] if day is None else [day]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, self.__class__) and self.day == other.day
+
+    def __str__(self) -> str:
+        return "LW" if self.day is None else f"{self.day}W"
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.day if self.day is not None else 'None'})"

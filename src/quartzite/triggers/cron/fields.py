@@ -16,6 +16,7 @@ from .expressions import (
     AllExpression,
     LastDayOfMonthExpression,
     MonthRangeExpression,
+    NearestWeekdayExpression,
     RangeExpression,
     WeekdayPositionExpression,
     WeekdayRangeExpression,
@@ -43,6 +44,11 @@ _PARSE_CACHE: Dict[Tuple[type, str, str], Tuple[Any, ...]] = {}
 _PARSE_CACHE_SIZE = 2048
 
 
+def _value_range(name: str) -> str:
+    low, high = MIN_VALUES.get(name), MAX_VALUES.get(name)
+    return "in the field's range" if low is None else f"{low}-{high}"
+
+
 class BaseField:
     """A cron field whose value is the datetime attribute of the same name.
 
@@ -57,19 +63,13 @@ class BaseField:
     REAL = True
     #: The expression classes tried, in order, on each comma separated item.
     COMPILERS: List[Any] = [AllExpression, RangeExpression]
+    #: The accepted forms, for error messages (``{range}`` is the field's value range).
+    SYNTAX_HINT = "*, */N, A, A-B, A/N or A-B/N, comma separated, with values {range}"
 
     def __init__(self, name: str, exprs: Any, is_default: bool = False) -> None:
-        self.name = name
         self.is_default = is_default
+        self.name = name
         self.compile_expressions(exprs)
-
-    def get_min(self, dateval: Any) -> int:
-        """Return the smallest possible value of this field (for the month of ``dateval``)."""
-        return MIN_VALUES[self.name]
-
-    def get_max(self, dateval: Any) -> int:
-        """Return the largest possible value of this field (for the month of ``dateval``)."""
-        return MAX_VALUES[self.name]
 
     def get_value(self, dateval: Any) -> int:
         """Return this field's value in ``dateval``."""
@@ -78,12 +78,16 @@ class BaseField:
     def get_next_value(self, dateval: Any) -> int | None:
         """Return the smallest value ≥ this field's value in ``dateval`` that any expression
         matches, or ``None`` if there is none (in the month of ``dateval``)."""
-        smallest = None
-        for expr in self.expressions:
-            value = expr.get_next_value(dateval, self)
-            if value is not None and (smallest is None or value < smallest):
-                smallest = value
-        return smallest
+        candidates = (expr.get_next_value(dateval, self) for expr in self.expressions)
+        return min((value for value in candidates if value is not None), default=None)
+
+    def get_min(self, dateval: Any) -> int:
+        """Return the smallest possible value of this field (for the month of ``dateval``)."""
+        return MIN_VALUES[self.name]
+
+    def get_max(self, dateval: Any) -> int:
+        """Return the largest possible value of this field (for the month of ``dateval``)."""
+        return MAX_VALUES[self.name]
 
     def compile_expressions(self, exprs: Any) -> None:
         """Parse the comma separated expressions of ``exprs`` into :attr:`expressions`."""
@@ -131,21 +135,56 @@ class BaseField:
                 try:
                     compiled_expr.validate_range(self.name)
                 except ValueError as exc:
-                    raise ValueError(f"Error validating expression {expr!r}: {exc}") from None
+                    # (the message up to the detail is the contract's; the field comes after)
+                    raise ValueError(
+                        f"Error validating expression {expr!r}: {exc} "
+                        f"(field {self.name!r} takes {_value_range(self.name)})"
+                    ) from None
 
                 self.expressions.append(compiled_expr)
                 return
 
-        raise ValueError(f'Unrecognized expression "{expr}" for field "{self.name}"')
+        raise ValueError(
+            f'Unrecognized expression "{expr}" for field "{self.name}" (expected '
+            f"{self.SYNTAX_HINT.format(range=_value_range(self.name))})"
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, self.__class__) and self.expressions == other.expressions
 
     def __str__(self) -> str:
-        return ",".join(str(expr) for expr in self.expressions)
+        return ",".join(map(str, self.expressions))
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}('{self.name}', '{self}')"
+        return f"{type(self).__name__}({self.name!r}, '{self}')"
+
+
+class MonthField(BaseField):
+    """The month, 1-12; also accepts ``jan``-``dec`` names."""
+
+    COMPILERS = [*BaseField.COMPILERS, MonthRangeExpression]
+    SYNTAX_HINT = BaseField.SYNTAX_HINT + ", or names jan-dec"
+
+
+class DayOfMonthField(BaseField):
+    """The day of the month; also accepts ``last``, ``2nd wed``, ``last fri`` and, beyond
+    APScheduler, ``15W`` / ``LW`` (the weekday nearest to a day, as in crontab's Quartz dialect),
+    so that every trigger :meth:`~quartzite.triggers.cron.CronTrigger.from_crontab` builds can be
+    written down as field expressions (the JSON serializer stores them that way)."""
+
+    COMPILERS = [
+        *BaseField.COMPILERS,
+        WeekdayPositionExpression,
+        LastDayOfMonthExpression,
+        NearestWeekdayExpression,
+    ]
+    SYNTAX_HINT = (
+        BaseField.SYNTAX_HINT
+        + ", 'last', '1st'-'5th'/'last' and a weekday name, or a day followed by W (15W, LW)"
+    )
+
+    def get_max(self, dateval: Any) -> int:
+        return monthrange(dateval.year, dateval.month)[1]
 
 
 class WeekField(BaseField):
@@ -154,16 +193,7 @@ class WeekField(BaseField):
     REAL = False
 
     def get_value(self, dateval: Any) -> int:
-        return dateval.isocalendar()[1]
-
-
-class DayOfMonthField(BaseField):
-    """The day of the month; also accepts ``last``, ``2nd wed`` and ``last fri``."""
-
-    COMPILERS = [*BaseField.COMPILERS, WeekdayPositionExpression, LastDayOfMonthExpression]
-
-    def get_max(self, dateval: Any) -> int:
-        return monthrange(dateval.year, dateval.month)[1]
+        return dateval.isocalendar()[1]  # (the ISO week number)
 
 
 class DayOfWeekField(BaseField):
@@ -171,12 +201,7 @@ class DayOfWeekField(BaseField):
 
     REAL = False
     COMPILERS = [*BaseField.COMPILERS, WeekdayRangeExpression]
+    SYNTAX_HINT = BaseField.SYNTAX_HINT + " (0 = Monday), or names mon-sun"
 
     def get_value(self, dateval: Any) -> int:
         return dateval.weekday()
-
-
-class MonthField(BaseField):
-    """The month, 1-12; also accepts ``jan``-``dec`` names."""
-
-    COMPILERS = [*BaseField.COMPILERS, MonthRangeExpression]
