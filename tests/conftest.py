@@ -1,7 +1,8 @@
 """Fixtures shared by the whole test suite.
 
 - ``timezone``: the zone most tests work in (Europe/Berlin: it has DST, so fold bugs show).
-- ``freeze_time``: a fake clock for the modules that read the current time (see :class:`FakeClock`).
+- ``freeze_time``: a fake clock for the modules that read the current time
+  (:mod:`support.clock`).
 - ``require_service``: skip (or fail, in CI) when a server such as PostgreSQL is unreachable.
 
 Hypothesis profiles (global to the session): ``HYPOTHESIS_PROFILE=ci`` (the default) keeps the
@@ -12,13 +13,16 @@ examples (minutes).
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, tzinfo
-from datetime import timezone as dt_timezone
 from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# The clock's names stay importable from here, where they lived before support.clock
+from support.clock import CLOCK_MODULES as CLOCK_MODULES
+from support.clock import FROZEN_START as FROZEN_START
+from support.clock import FakeClock, install_fake_clock
 
 _T = TypeVar("_T")
 
@@ -38,68 +42,18 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-#: the modules whose module-level ``datetime`` name is the clock (API contract §10)
-CLOCK_MODULES = (
-    "quartzite.schedulers.base",
-    "quartzite.executors.base",
-    "quartzite.triggers.date",
-    "quartzite.triggers.interval",
-)
-
 
 @pytest.fixture(scope="session")
 def timezone() -> ZoneInfo:
     return ZoneInfo("Europe/Berlin")
 
 
-class FakeClock:
-    """Stands in for the ``datetime`` class in the modules listed in :data:`CLOCK_MODULES`.
-
-    Only ``now()`` exists, as the contract promises that nothing else is used through those names.
-    The instant is kept in UTC and moved with UTC arithmetic, so advancing across a DST change
-    gives the right wall time (``fold`` included).
-    """
-
-    def __init__(self, start: datetime) -> None:
-        self.set(start)
-
-    def now(self, tz: tzinfo | None = None) -> datetime:
-        """What ``datetime.now(tz)`` returns: aware in ``tz``, or naive local time without one."""
-        if tz is None:
-            return self._instant.astimezone().replace(tzinfo=None)
-        return self._instant.astimezone(tz)
-
-    def set(self, instant: datetime) -> None:
-        """Move the clock to ``instant`` (an aware datetime)."""
-        if instant.tzinfo is None:
-            raise ValueError("the fake clock needs an aware datetime")
-        self._instant = instant.astimezone(dt_timezone.utc)
-
-    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
-        """Move the clock forward by ``delta`` or ``timedelta(**kwargs)`` of elapsed time.
-
-        :return: the new instant, in UTC
-        """
-        self._instant += delta if delta is not None else timedelta(**kwargs)
-        return self._instant
-
-    def __repr__(self) -> str:
-        return f"<FakeClock {self._instant.isoformat()}>"
-
-
-#: where the fake clock starts: 2021-06-01 12:00:00 CEST (10:00 UTC)
-FROZEN_START = datetime(2021, 6, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-
-
 @pytest.fixture
 def freeze_time(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Freeze the clock of the scheduler, the executors' misfire check and the date/interval
     triggers at :data:`FROZEN_START`; move it with ``freeze_time.set(...)`` /
-    ``freeze_time.advance(seconds=...)``."""
-    clock = FakeClock(FROZEN_START)
-    for module_name in CLOCK_MODULES:
-        monkeypatch.setattr(f"{module_name}.datetime", clock)
-    return clock
+    ``freeze_time.advance(seconds=...)`` (see :mod:`support.clock`)."""
+    return install_fake_clock(monkeypatch)
 
 
 def _require_service(name: str, check: Callable[[], _T]) -> _T:

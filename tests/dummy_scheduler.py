@@ -1,16 +1,8 @@
-"""The smallest concrete scheduler, for tests of the parts a scheduler drives (jobs, executors,
-stores, plugins): it never sleeps and wakes nothing up; tests call its methods directly."""
+"""``DummyScheduler`` lives in :mod:`support.schedulers`; this name stays for the modules that
+still import it from here (tests/round_bounds_support.py)."""
 
 from __future__ import annotations
 
-from quartzite.schedulers.base import BaseScheduler
+from support.schedulers import DummyScheduler
 
-
-class DummyScheduler(BaseScheduler):
-    """``BaseScheduler`` with its two abstract methods filled in (``wakeup`` does nothing)."""
-
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def wakeup(self) -> None:
-        pass
+__all__ = ["DummyScheduler"]

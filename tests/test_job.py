@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
 from quartzite.job import Job
-from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import DummyScheduler, make_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -65,21 +64,16 @@ def trigger() -> DateTrigger:
     return DateTrigger(RUN_DATE)
 
 
-def create_job(scheduler: BaseScheduler | None, **kwargs: Any) -> Job:
-    defaults: dict[str, Any] = {
-        "trigger": DateTrigger(RUN_DATE),
-        "executor": "default",
-        "func": dummyfunc,
-        "args": (),
-        "kwargs": {},
-        "id": "testid",
-        "misfire_grace_time": 1,
-        "coalesce": False,
-        "max_instances": 1,
-        "next_run_time": None,
-    }
-    defaults.update(kwargs)
-    return Job(scheduler, **defaults)
+# A pending job (no store, no next run time) due at RUN_DATE, with id "testid"
+create_job = partial(
+    make_job,
+    func=dummyfunc,
+    id="testid",
+    trigger=DateTrigger(RUN_DATE),
+    misfire_grace_time=1,
+    coalesce=False,
+    next_run_time=None,
+)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
 from quartzite import plugins
 from quartzite.executors.base import BaseExecutor
 from quartzite.jobstores.base import BaseJobStore
@@ -28,6 +27,7 @@ from quartzite.plugins import (
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import DummyScheduler
 
 GROUPS = {
     "quartzite.triggers": (BUILTIN_TRIGGERS, BaseTrigger),

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import support
 from quartzite._schedule import (
     MAX_CATCH_UP,
     DueRuns,
@@ -74,18 +75,15 @@ def make_job(
     coalesce: bool = False,
     misfire_grace_time: int | None = None,
 ) -> Job:
-    return Job(
+    """Job "job1" on ``trigger``, outside any scheduler; only the scheduling fields matter here."""
+    return support.make_job(
         None,
+        dummy,
         id="job1",
-        func=dummy,
-        args=(),
-        kwargs={},
         trigger=trigger,
-        executor="default",
-        max_instances=1,
+        next_run_time=next_run_time,
         coalesce=coalesce,
         misfire_grace_time=misfire_grace_time,
-        next_run_time=next_run_time,
     )
 
 

@@ -15,8 +15,7 @@ from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from quartzite.executors.asyncio import AsyncIOExecutor
 from quartzite.executors.base import MaxInstancesReachedError
 from quartzite.schedulers.asyncio import AsyncIOScheduler
-
-from ._support import run_slot_is_free
+from support import run_slot_is_free
 
 
 async def waiter(delay: float, fail: bool) -> bool:

@@ -10,12 +10,13 @@ import traceback
 import weakref
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import partial
 from typing import Any
 from unittest.mock import Mock
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
+import support
 from quartzite.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
@@ -32,8 +33,13 @@ from quartzite.executors.base import (
 from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
-
-from ._support import OutcomeRecordingScheduler, run_slot_is_free
+from support import (
+    DummyScheduler,
+    FakeClock,
+    OutcomeRecordingScheduler,
+    install_fake_clock,
+    run_slot_is_free,
+)
 
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
@@ -44,17 +50,17 @@ class RecordingLock:
     """A re-entrant lock that tells whether it is held."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self.inner = threading.RLock()
         self.depth = 0
 
     def __enter__(self) -> RecordingLock:
-        self._lock.acquire()
+        self.inner.acquire()
         self.depth += 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.depth -= 1
-        self._lock.release()
+        self.inner.release()
 
 
 class LockRecordingScheduler(DummyScheduler):
@@ -77,18 +83,6 @@ class RecordingExecutor(BaseExecutor):
         self.submitted.append((job, run_times, getattr(self._lock, "depth", -1)))
         if self.fail_with is not None:
             raise self.fail_with
-
-
-class FrozenClock:
-    """Stands in for the ``datetime`` class of ``quartzite.executors.base``: only ``now()``."""
-
-    def __init__(self, current: datetime) -> None:
-        self.current = current
-
-    def now(self, tz: tzinfo | None = None) -> datetime:
-        if tz is None:
-            return self.current.replace(tzinfo=None)
-        return self.current.astimezone(tz)
 
 
 class Canary:
@@ -130,31 +124,23 @@ def executor(scheduler: DummyScheduler) -> RecordingExecutor:
     return executor
 
 
-def make_job(scheduler: BaseScheduler | None, **kwargs: Any) -> Job:
-    options: dict[str, Any] = {
-        "id": "testjob",
-        "name": "test job",
-        "func": dummyfunc,
-        "args": (),
-        "kwargs": {},
-        "trigger": DateTrigger(RUN_TIME),
-        "executor": "default",
-        "misfire_grace_time": None,
-        "coalesce": False,
-        "max_instances": 1,
-        "next_run_time": RUN_TIME,
-    }
-    options.update(kwargs)
-    job = Job(scheduler, **options)
-    job._jobstore_alias = "default"
-    return job
+# The job the tests submit: due at RUN_TIME, no grace time, in the store "default"
+make_job = partial(
+    support.make_job,
+    func=dummyfunc,
+    id="testjob",
+    name="test job",
+    trigger=DateTrigger(RUN_TIME),
+    misfire_grace_time=None,
+    coalesce=False,
+    next_run_time=RUN_TIME,
+    jobstore_alias="default",
+)
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    clock = FrozenClock(RUN_TIME)
-    monkeypatch.setattr("quartzite.executors.base.datetime", clock)
-    return clock
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    return install_fake_clock(monkeypatch, RUN_TIME)
 
 
 class TestMaxInstancesReachedError:
@@ -496,12 +482,12 @@ class TestMisfire:
     def test_missed(
         self,
         scheduler: DummyScheduler,
-        clock: FrozenClock,
+        clock: FakeClock,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         calls: list[int] = []
         job = make_job(scheduler, func=calls.append, args=[1], misfire_grace_time=1)
-        clock.current = RUN_TIME + timedelta(seconds=2)
+        clock.set(RUN_TIME + timedelta(seconds=2))
         with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
             events = run_job(job, "store", [RUN_TIME], LOGGER_NAME)
 
@@ -517,26 +503,24 @@ class TestMisfire:
             (logging.WARNING, f'Run time of job "{job}" was missed by 0:00:02')
         ]
 
-    def test_grace_time_boundary(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_grace_time_boundary(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         job = make_job(scheduler, misfire_grace_time=5)
-        clock.current = RUN_TIME + timedelta(seconds=5)
+        clock.set(RUN_TIME + timedelta(seconds=5))
         assert run_job(job, "default", [RUN_TIME], LOGGER_NAME)[0].code == EVENT_JOB_EXECUTED
-        clock.current = RUN_TIME + timedelta(seconds=5, microseconds=1)
+        clock.set(RUN_TIME + timedelta(seconds=5, microseconds=1))
         assert run_job(job, "default", [RUN_TIME], LOGGER_NAME)[0].code == EVENT_JOB_MISSED
 
-    def test_early_run_time_not_missed(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_early_run_time_not_missed(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         job = make_job(scheduler, misfire_grace_time=1)
-        clock.current = RUN_TIME - timedelta(hours=1)
+        clock.set(RUN_TIME - timedelta(hours=1))
         assert run_job(job, "default", [RUN_TIME], LOGGER_NAME)[0].code == EVENT_JOB_EXECUTED
 
-    def test_no_grace_time_never_missed(
-        self, scheduler: DummyScheduler, clock: FrozenClock
-    ) -> None:
+    def test_no_grace_time_never_missed(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         job = make_job(scheduler, misfire_grace_time=None)
-        clock.current = RUN_TIME + timedelta(days=365)
+        clock.set(RUN_TIME + timedelta(days=365))
         assert run_job(job, "default", [RUN_TIME], LOGGER_NAME)[0].code == EVENT_JOB_EXECUTED
 
-    def test_clock_read_in_utc(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_clock_read_in_utc(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         asked: list[tzinfo | None] = []
         original_now = clock.now
 
@@ -550,22 +534,22 @@ class TestMisfire:
         assert asked[0] is not None
         assert asked[0].utcoffset(None) == timedelta(0)
 
-    def test_mixed_run_times(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_mixed_run_times(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         calls: list[int] = []
         job = make_job(scheduler, func=calls.append, args=[1], misfire_grace_time=10)
-        clock.current = RUN_TIME + timedelta(seconds=30)
+        clock.set(RUN_TIME + timedelta(seconds=30))
         run_times = [RUN_TIME, RUN_TIME + timedelta(seconds=25)]
         events = run_job(job, "default", run_times, LOGGER_NAME)
         assert [event.code for event in events] == [EVENT_JOB_MISSED, EVENT_JOB_EXECUTED]
         assert [event.scheduled_run_time for event in events] == run_times
         assert calls == [1]
 
-    def test_run_time_in_other_zone(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_run_time_in_other_zone(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         from zoneinfo import ZoneInfo
 
         job = make_job(scheduler, misfire_grace_time=3)
         run_time = RUN_TIME.astimezone(ZoneInfo("Asia/Tokyo"))
-        clock.current = RUN_TIME + timedelta(seconds=2)
+        clock.set(RUN_TIME + timedelta(seconds=2))
         assert run_job(job, "default", [run_time], LOGGER_NAME)[0].code == EVENT_JOB_EXECUTED
 
 
@@ -598,14 +582,14 @@ class TestRunCoroutineJob:
         assert "in failing" in events[0].traceback
         assert references[0]() is None
 
-    def test_missed(self, scheduler: DummyScheduler, clock: FrozenClock) -> None:
+    def test_missed(self, scheduler: DummyScheduler, clock: FakeClock) -> None:
         calls: list[int] = []
 
         async def record() -> None:
             calls.append(1)
 
         job = make_job(scheduler, func=record, misfire_grace_time=1)
-        clock.current = RUN_TIME + timedelta(seconds=2)
+        clock.set(RUN_TIME + timedelta(seconds=2))
         events = asyncio.run(run_coroutine_job(job, "default", [RUN_TIME], LOGGER_NAME))
         assert [event.code for event in events] == [EVENT_JOB_MISSED]
         assert calls == []

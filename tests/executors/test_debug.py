@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from types import TracebackType
-from typing import Any
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
+import support
 from quartzite.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
@@ -20,11 +20,8 @@ from quartzite.events import (
 )
 from quartzite.executors.base import BaseExecutor, MaxInstancesReachedError
 from quartzite.executors.debug import DebugExecutor
-from quartzite.job import Job
-from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
-
-from ._support import OutcomeRecordingScheduler, run_slot_is_free
+from support import DummyScheduler, OutcomeRecordingScheduler, run_slot_is_free
 
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
@@ -53,23 +50,17 @@ def executor(scheduler: DummyScheduler) -> DebugExecutor:
     return executor
 
 
-def make_job(scheduler: BaseScheduler, func: Any, **kwargs: Any) -> Job:
-    options: dict[str, Any] = {
-        "id": "debugjob",
-        "func": func,
-        "args": (),
-        "kwargs": {},
-        "trigger": DateTrigger(RUN_TIME),
-        "executor": "debug",
-        "misfire_grace_time": None,
-        "coalesce": False,
-        "max_instances": 1,
-        "next_run_time": RUN_TIME,
-    }
-    options.update(kwargs)
-    job = Job(scheduler, **options)
-    job._jobstore_alias = "store"
-    return job
+# The job the tests submit: due at RUN_TIME, no grace time, in the store "store"
+make_job = partial(
+    support.make_job,
+    id="debugjob",
+    trigger=DateTrigger(RUN_TIME),
+    executor="debug",
+    misfire_grace_time=None,
+    coalesce=False,
+    next_run_time=RUN_TIME,
+    jobstore_alias="store",
+)
 
 
 def test_is_an_executor() -> None:

@@ -12,8 +12,7 @@ gevent = pytest.importorskip("gevent")
 from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED  # noqa: E402
 from quartzite.executors.gevent import GeventExecutor  # noqa: E402
 from quartzite.schedulers.gevent import GeventScheduler  # noqa: E402
-
-from ._support import run_slot_is_free  # noqa: E402
+from support import run_slot_is_free  # noqa: E402
 
 
 def fail() -> None:
@@ -94,13 +93,22 @@ def test_shutdown_waits_for_running_greenlets_on_request(
     executor.shutdown(wait=True)
 
 
-def test_killed_greenlet_releases_its_instance(scheduler: Any, executor: GeventExecutor) -> None:
+def test_killed_greenlet_releases_its_instance(
+    scheduler: Any, executor: GeventExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned: list[Any] = []
+    real_spawn = gevent.spawn
+
+    def spawn(*args: Any, **kwargs: Any) -> Any:
+        spawned.append(real_spawn(*args, **kwargs))
+        return spawned[-1]
+
+    monkeypatch.setattr(gevent, "spawn", spawn)  # to get hold of the job's greenlet
     job = scheduler.add_job(fail, "interval", seconds=1)
     executor.submit_job(job, [datetime.now(timezone.utc)])
-    (greenlet,) = executor._greenlets
+    (greenlet,) = spawned
     greenlet.kill()  # before it ever ran
     gevent.sleep(0.05)
-    assert not executor._greenlets
     assert run_slot_is_free(executor, job, [datetime.now(timezone.utc)])
     executor.shutdown(wait=True)
 

@@ -8,11 +8,9 @@ is still blocked while a job runs).
 from __future__ import annotations
 
 import concurrent.futures
-import importlib
 import logging
 import os
 import queue
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -24,42 +22,29 @@ from typing import Any
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
+import support
 from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from quartzite.executors.base import BaseExecutor, MaxInstancesReachedError
 from quartzite.executors.pool import BasePoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor
-from quartzite.job import Job
 from quartzite.schedulers.base import BaseScheduler
 from quartzite.triggers.date import DateTrigger
+from support import (
+    DummyScheduler,
+    EventRecorder,
+    OutcomeRecordingScheduler,
+    PoolSpy,
+    jobs,
+    run_slot_is_free,
+)
 
-from ._support import OutcomeRecordingScheduler, run_slot_is_free
-
-# The process pool's job functions live in a module that spawned workers import by name; the
-# spawn start method passes the parent's sys.path on to every worker it starts.
-HELPERS_DIR = str(Path(__file__).resolve().parent)
-if HELPERS_DIR not in sys.path:
-    sys.path.insert(0, HELPERS_DIR)
-jobs_for_process_pool = importlib.import_module("jobs_for_process_pool")
+# The process pool's job functions are in support.jobs, which spawned workers import by name:
+# pytest has put the directory holding the support package on sys.path, and the spawn start
+# method passes the parent's sys.path on to every worker it starts.
+HELPERS_DIR = str(Path(support.__file__).resolve().parent.parent)
 
 UTC = timezone.utc
 RUN_TIME = datetime(2020, 5, 17, 12, 0, tzinfo=UTC)
 TIMEOUT = 60  # seconds; only reached when something is badly wrong
-
-
-class EventCollector:
-    """A scheduler listener that lets a test wait for the events dispatched by workers."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[Any] = queue.Queue()
-
-    def __call__(self, event: Any) -> None:
-        self.queue.put(event)
-
-    def get(self) -> JobExecutionEvent:
-        return self.queue.get(timeout=TIMEOUT)  # type: ignore[no-any-return]
-
-    def assert_empty(self) -> None:
-        assert self.queue.empty()
 
 
 @pytest.fixture
@@ -68,29 +53,22 @@ def scheduler() -> OutcomeRecordingScheduler:
 
 
 @pytest.fixture
-def events(scheduler: DummyScheduler) -> EventCollector:
-    collector = EventCollector()
+def events(scheduler: DummyScheduler) -> EventRecorder:
+    collector = EventRecorder()
     scheduler.add_listener(collector)
     return collector
 
 
-def make_job(scheduler: BaseScheduler, func: Any, **kwargs: Any) -> Job:
-    options: dict[str, Any] = {
-        "id": "pooljob",
-        "func": func,
-        "args": (),
-        "kwargs": {},
-        "trigger": DateTrigger(RUN_TIME),
-        "executor": "default",
-        "misfire_grace_time": None,
-        "coalesce": False,
-        "max_instances": 1,
-        "next_run_time": RUN_TIME,
-    }
-    options.update(kwargs)
-    job = Job(scheduler, **options)
-    job._jobstore_alias = "store"
-    return job
+# The job the tests submit: due at RUN_TIME, no grace time, in the store "store"
+make_job = partial(
+    support.make_job,
+    id="pooljob",
+    trigger=DateTrigger(RUN_TIME),
+    misfire_grace_time=None,
+    coalesce=False,
+    next_run_time=RUN_TIME,
+    jobstore_alias="store",
+)
 
 
 class Gate:
@@ -111,7 +89,7 @@ class Gate:
 
 
 def peak_concurrency(
-    executor: BaseExecutor, scheduler: BaseScheduler, events: EventCollector, jobs: int = 12
+    executor: BaseExecutor, scheduler: BaseScheduler, events: EventRecorder, jobs: int = 12
 ) -> int:
     """Submit ``jobs`` blocking jobs at once and count how many the executor runs together.
 
@@ -132,7 +110,7 @@ def peak_concurrency(
         running += 1
     release.set()
     for _ in range(jobs):
-        assert events.get().code == EVENT_JOB_EXECUTED
+        assert events.next(TIMEOUT).code == EVENT_JOB_EXECUTED
     return running
 
 
@@ -184,12 +162,12 @@ class TestThreadPoolExecutor:
         executor.shutdown(wait=True)
 
     def test_ten_jobs_run_at_once_by_default(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventRecorder
     ) -> None:
         assert peak_concurrency(executor, scheduler, events) == 10
 
     def test_max_workers_given_as_a_string_bounds_the_jobs_running_at_once(
-        self, scheduler: DummyScheduler, events: EventCollector
+        self, scheduler: DummyScheduler, events: EventRecorder
     ) -> None:
         executor = ThreadPoolExecutor(max_workers="3")  # type: ignore[arg-type]
         executor.start(scheduler, "threads")
@@ -198,25 +176,25 @@ class TestThreadPoolExecutor:
         finally:
             executor.shutdown()
 
-    def test_pool_kwargs(self, scheduler: DummyScheduler, events: EventCollector) -> None:
+    def test_pool_kwargs(self, scheduler: DummyScheduler, events: EventRecorder) -> None:
         executor = ThreadPoolExecutor(2, pool_kwargs={"thread_name_prefix": "quartzite-test"})
         executor.start(scheduler, "named")
         try:
             executor.submit_job(
                 make_job(scheduler, lambda: threading.current_thread().name), [RUN_TIME]
             )
-            assert events.get().retval.startswith("quartzite-test")
+            assert events.next(TIMEOUT).retval.startswith("quartzite-test")
         finally:
             executor.shutdown()
 
     def test_executed(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventRecorder
     ) -> None:
         job = make_job(
             scheduler, lambda a, b: (a + b, threading.get_ident()), args=[1], kwargs={"b": 2}
         )
         executor.submit_job(job, [RUN_TIME])
-        event = events.get()
+        event = events.next(TIMEOUT)
         assert isinstance(event, JobExecutionEvent)
         assert event.code == EVENT_JOB_EXECUTED
         assert event.job_id == "pooljob"
@@ -227,19 +205,17 @@ class TestThreadPoolExecutor:
         assert thread_id != threading.get_ident()
 
     def test_job_error(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventRecorder
     ) -> None:
-        executor.submit_job(
-            make_job(scheduler, jobs_for_process_pool.fail, args=["oops"]), [RUN_TIME]
-        )
-        event = events.get()
+        executor.submit_job(make_job(scheduler, jobs.fail, args=["oops"]), [RUN_TIME])
+        event = events.next(TIMEOUT)
         assert event.code == EVENT_JOB_ERROR
         assert isinstance(event.exception, ValueError)
         assert str(event.exception) == "oops"
         assert "raise ValueError(message)" in event.traceback
 
     def test_max_instances(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventRecorder
     ) -> None:
         gate = Gate()
         job = make_job(scheduler, gate)
@@ -249,12 +225,12 @@ class TestThreadPoolExecutor:
             executor.submit_job(job, [RUN_TIME])
 
         gate.release.set()
-        assert events.get().retval == "released"
+        assert events.next(TIMEOUT).retval == "released"
         executor.submit_job(job, [RUN_TIME])  # the finished run released its instance
-        assert events.get().retval == "released"
+        assert events.next(TIMEOUT).retval == "released"
 
     def test_run_job_success_looked_up_at_completion(
-        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventCollector
+        self, scheduler: DummyScheduler, executor: ThreadPoolExecutor, events: EventRecorder
     ) -> None:
         gate = Gate()
         received: queue.Queue[tuple[str, list[JobExecutionEvent]]] = queue.Queue()
@@ -270,7 +246,7 @@ class TestThreadPoolExecutor:
         assert [(event.code, event.retval) for event in job_events] == [
             (EVENT_JOB_EXECUTED, "released")
         ]
-        events.assert_empty()
+        assert not events.unread()
 
     def test_run_job_error_looked_up_at_completion(
         self,
@@ -302,7 +278,7 @@ class TestThreadPoolExecutor:
         self,
         scheduler: DummyScheduler,
         executor: ThreadPoolExecutor,
-        events: EventCollector,
+        events: EventRecorder,
         monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
@@ -322,7 +298,7 @@ class TestThreadPoolExecutor:
         with caplog.at_level(logging.ERROR, logger="quartzite.executors.threads"):
             executor.submit_job(make_job(scheduler, lambda: None), [RUN_TIME])
             assert done.wait(TIMEOUT)
-        events.assert_empty()
+        assert not events.unread()
         records = [r for r in caplog.records if r.name == "quartzite.executors.threads"]
         assert [record.getMessage() for record in records] == ["Error running job pooljob"]
         done.clear()
@@ -353,8 +329,8 @@ class TestThreadPoolExecutor:
     @pytest.mark.parametrize(
         "func",
         [
-            jobs_for_process_pool.coroutine_job,
-            partial(partial(jobs_for_process_pool.coroutine_job)),
+            jobs.coroutine_job,
+            partial(partial(jobs.coroutine_job)),
         ],
         ids=["coroutine function", "partial"],
     )
@@ -362,7 +338,7 @@ class TestThreadPoolExecutor:
         self,
         scheduler: DummyScheduler,
         executor: ThreadPoolExecutor,
-        events: EventCollector,
+        events: EventRecorder,
         func: Any,
     ) -> None:
         with pytest.raises(TypeError) as exc:
@@ -372,10 +348,10 @@ class TestThreadPoolExecutor:
         assert "ThreadPoolExecutor cannot await" in message
         assert "AsyncIOExecutor" in message
         assert run_slot_is_free(executor, make_job(scheduler, lambda: None), [RUN_TIME])
-        assert events.get().code == EVENT_JOB_EXECUTED
+        assert events.next(TIMEOUT).code == EVENT_JOB_EXECUTED
 
     def test_shutdown_without_waiting(
-        self, scheduler: DummyScheduler, events: EventCollector
+        self, scheduler: DummyScheduler, events: EventRecorder
     ) -> None:
         executor = ThreadPoolExecutor(1)
         executor.start(scheduler, "threads")
@@ -385,11 +361,9 @@ class TestThreadPoolExecutor:
         executor.shutdown(wait=False)  # returns although the job cannot finish yet
         assert not gate.release.is_set()
         gate.release.set()
-        assert events.get().retval == "released"
+        assert events.next(TIMEOUT).retval == "released"
 
-    def test_restart_after_shutdown(
-        self, scheduler: DummyScheduler, events: EventCollector
-    ) -> None:
+    def test_restart_after_shutdown(self, scheduler: DummyScheduler, events: EventRecorder) -> None:
         """A scheduler started again after a shutdown gets a working pool, configured as
         before."""
         executor = ThreadPoolExecutor(3, pool_kwargs={"thread_name_prefix": "restarted"})
@@ -399,12 +373,12 @@ class TestThreadPoolExecutor:
         try:
             job = make_job(scheduler, lambda: threading.current_thread().name)
             executor.submit_job(job, [RUN_TIME])
-            assert events.get().retval.startswith("restarted")
+            assert events.next(TIMEOUT).retval.startswith("restarted")
             assert peak_concurrency(executor, scheduler, events) == 3
         finally:
             executor.shutdown()
 
-    def test_shutdown_waits(self, scheduler: DummyScheduler, events: EventCollector) -> None:
+    def test_shutdown_waits(self, scheduler: DummyScheduler, events: EventRecorder) -> None:
         executor = ThreadPoolExecutor(1)
         executor.start(scheduler, "threads")
         gate = Gate()
@@ -420,7 +394,7 @@ class TestThreadPoolExecutor:
         gate.release.set()
         shutdown_thread.join(TIMEOUT)
         assert order == ["shutdown returned"]
-        assert events.get().retval == "released"
+        assert events.next(TIMEOUT).retval == "released"
 
 
 @pytest.fixture(scope="module")
@@ -439,31 +413,34 @@ def shared_executor(shared_scheduler: DummyScheduler) -> Iterator[ProcessPoolExe
 
 class TestProcessPoolExecutor:
     @pytest.fixture
-    def shared_events(self, shared_scheduler: DummyScheduler) -> Iterator[EventCollector]:
-        collector = EventCollector()
+    def shared_events(self, shared_scheduler: DummyScheduler) -> Iterator[EventRecorder]:
+        collector = EventRecorder()
         shared_scheduler.add_listener(collector)
         yield collector
         shared_scheduler.remove_listener(collector)
 
-    def test_pool_kwargs(self) -> None:
-        initializer = jobs_for_process_pool.get_pid
+    def test_pool_kwargs(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        pools = PoolSpy(monkeypatch)
+        initializer = jobs.get_pid
         executor = ProcessPoolExecutor(
             max_workers="2",  # type: ignore[arg-type]
             pool_kwargs={"initializer": initializer},
         )
         try:
-            assert isinstance(executor._pool, concurrent.futures.ProcessPoolExecutor)
-            assert executor._pool._max_workers == 2  # type: ignore[attr-defined]
-            assert executor._pool._initializer is initializer  # type: ignore[attr-defined]
+            [(kind, workers, kwargs)] = pools.arguments()
+            assert (kind, workers, kwargs["initializer"]) == ("ProcessPoolExecutor", 2, initializer)
             assert executor.pool_kwargs["mp_context"].get_start_method() == "spawn"
             assert executor.pool_kwargs["initializer"] is initializer
         finally:
             executor.shutdown()
 
-    def test_default_pool(self) -> None:
+    def test_default_pool(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        pools = PoolSpy(monkeypatch)
         executor = ProcessPoolExecutor()
         try:
-            assert executor._pool._max_workers == 10  # type: ignore[attr-defined]
+            assert [(kind, workers) for kind, workers, _ in pools.arguments()] == [
+                ("ProcessPoolExecutor", 10)
+            ]
             assert set(executor.pool_kwargs) == {"mp_context"}
             assert executor.pool_kwargs["mp_context"].get_start_method() == "spawn"
         finally:
@@ -483,32 +460,30 @@ class TestProcessPoolExecutor:
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
     ) -> None:
-        job = make_job(shared_scheduler, jobs_for_process_pool.add, args=[1], kwargs={"b": 2})
+        job = make_job(shared_scheduler, jobs.add, args=[1], kwargs={"b": 2})
         shared_executor.submit_job(job, [RUN_TIME, RUN_TIME])
         for _ in range(2):
-            event = shared_events.get()
+            event = shared_events.next(TIMEOUT)
             assert event.code == EVENT_JOB_EXECUTED
             assert event.job_id == "pooljob"
             assert event.jobstore == "store"
             assert event.scheduled_run_time == RUN_TIME
             assert event.retval == 3
 
-        shared_executor.submit_job(
-            make_job(shared_scheduler, jobs_for_process_pool.get_pid), [RUN_TIME]
-        )
-        assert shared_events.get().retval != os.getpid()
+        shared_executor.submit_job(make_job(shared_scheduler, jobs.get_pid), [RUN_TIME])
+        assert shared_events.next(TIMEOUT).retval != os.getpid()
 
     def test_workers_import_helpers_from_sys_path(
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
     ) -> None:
-        job = make_job(shared_scheduler, jobs_for_process_pool.get_sys_path)
+        job = make_job(shared_scheduler, jobs.get_sys_path)
         shared_executor.submit_job(job, [RUN_TIME])
-        event = shared_events.get()
+        event = shared_events.next(TIMEOUT)
         assert event.code == EVENT_JOB_EXECUTED, event.traceback
         assert HELPERS_DIR in event.retval
 
@@ -516,22 +491,22 @@ class TestProcessPoolExecutor:
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
     ) -> None:
-        job = make_job(shared_scheduler, jobs_for_process_pool.fail, args=["from a worker"])
+        job = make_job(shared_scheduler, jobs.fail, args=["from a worker"])
         shared_executor.submit_job(job, [RUN_TIME])
-        event = shared_events.get()
+        event = shared_events.next(TIMEOUT)
         assert event.code == EVENT_JOB_ERROR
         assert isinstance(event.exception, ValueError)
         assert str(event.exception) == "from a worker"
-        assert "jobs_for_process_pool.py" in event.traceback
+        assert os.path.join("support", "jobs.py") in event.traceback
         assert "raise ValueError(message)" in event.traceback
 
     def test_run_job_success_looked_up_on_instance(
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
     ) -> None:
         received: queue.Queue[tuple[str, list[JobExecutionEvent]]] = queue.Queue()
         original = shared_executor._run_job_success
@@ -542,20 +517,20 @@ class TestProcessPoolExecutor:
 
         shared_executor._run_job_success = run_job_success  # type: ignore[method-assign]
         try:
-            job = make_job(shared_scheduler, jobs_for_process_pool.add, args=[2, 3])
+            job = make_job(shared_scheduler, jobs.add, args=[2, 3])
             shared_executor.submit_job(job, [RUN_TIME])
             job_id, job_events = received.get(timeout=TIMEOUT)
         finally:
             del shared_executor._run_job_success
         assert job_id == "pooljob"
         assert [(event.code, event.retval) for event in job_events] == [(EVENT_JOB_EXECUTED, 5)]
-        shared_events.assert_empty()
+        assert not shared_events.unread()
 
     def test_unpicklable_job_reported_to_run_job_error(
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
     ) -> None:
         """A job whose function has no textual reference cannot be sent to a worker."""
         received: queue.Queue[tuple[str, BaseException]] = queue.Queue()
@@ -567,7 +542,7 @@ class TestProcessPoolExecutor:
 
         shared_executor._run_job_error = run_job_error  # type: ignore[method-assign]
         try:
-            job = make_job(shared_scheduler, partial(jobs_for_process_pool.add, 1, 2))
+            job = make_job(shared_scheduler, partial(jobs.add, 1, 2))
             shared_executor.submit_job(job, [RUN_TIME])
             job_id, exc = received.get(timeout=TIMEOUT)
         finally:
@@ -576,29 +551,29 @@ class TestProcessPoolExecutor:
         assert isinstance(exc, ValueError)
         assert str(exc).startswith("This Job cannot be serialized")
         assert run_slot_is_free(shared_executor, make_job(shared_scheduler, os.getpid), [RUN_TIME])
-        assert shared_events.get().code == EVENT_JOB_EXECUTED
+        assert shared_events.next(TIMEOUT).code == EVENT_JOB_EXECUTED
 
     @pytest.mark.parametrize(
         "func",
-        [jobs_for_process_pool.coroutine_job, partial(jobs_for_process_pool.coroutine_job)],
+        [jobs.coroutine_job, partial(jobs.coroutine_job)],
         ids=["coroutine function", "partial"],
     )
     def test_coroutine_function_refused(
         self,
         shared_scheduler: DummyScheduler,
         shared_executor: ProcessPoolExecutor,
-        shared_events: EventCollector,
+        shared_events: EventRecorder,
         func: Any,
     ) -> None:
         with pytest.raises(TypeError, match="ProcessPoolExecutor cannot await"):
             shared_executor.submit_job(make_job(shared_scheduler, func), [RUN_TIME])
         assert run_slot_is_free(shared_executor, make_job(shared_scheduler, os.getpid), [RUN_TIME])
-        assert shared_events.get().code == EVENT_JOB_EXECUTED
+        assert shared_events.next(TIMEOUT).code == EVENT_JOB_EXECUTED
 
     def test_broken_pool_replaced(
         self,
         scheduler: DummyScheduler,
-        events: EventCollector,
+        events: EventRecorder,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         executor = ProcessPoolExecutor(max_workers=1)
@@ -606,10 +581,8 @@ class TestProcessPoolExecutor:
         try:
             with caplog.at_level(logging.WARNING, logger="quartzite.executors.processes"):
                 # a worker that dies without reporting back breaks the pool
-                executor.submit_job(
-                    make_job(scheduler, jobs_for_process_pool.exit_process), [RUN_TIME]
-                )
-                event = events.get()
+                executor.submit_job(make_job(scheduler, jobs.exit_process), [RUN_TIME])
+                event = events.next(TIMEOUT)
                 assert event.code == EVENT_JOB_ERROR
                 assert event.job_id == "pooljob"
                 assert event.jobstore == "store"
@@ -619,9 +592,9 @@ class TestProcessPoolExecutor:
                 assert scheduler.outcomes == [event]
 
                 # the next submission (same job id: its instance was released) still runs
-                job = make_job(scheduler, jobs_for_process_pool.add, args=[20, 22])
+                job = make_job(scheduler, jobs.add, args=[20, 22])
                 executor.submit_job(job, [RUN_TIME])
-                event = events.get()
+                event = events.next(TIMEOUT)
                 assert event.code == EVENT_JOB_EXECUTED, event.traceback
                 assert event.retval == 42
 
@@ -629,7 +602,7 @@ class TestProcessPoolExecutor:
             executor.shutdown(wait=True)
             executor.start(scheduler, "processes")
             executor.submit_job(job, [RUN_TIME])
-            assert events.get().retval == 42
+            assert events.next(TIMEOUT).retval == 42
             messages = [
                 (record.levelno, record.getMessage())
                 for record in caplog.records

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop
 
 from quartzite.executors.tornado import TornadoExecutor
 from quartzite.schedulers.tornado import TornadoScheduler
+from support import PoolSpy
 
 
 async def waiter(fail: bool) -> Any:
@@ -54,7 +55,8 @@ def test_coroutine_job_on_the_running_loop(fail: bool) -> None:
         assert events[0].retval is threading.current_thread()
 
 
-def test_submissions_from_other_threads() -> None:
+def test_submissions_from_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    pools = PoolSpy(monkeypatch)
     """Submitted from a thread without an event loop, a coroutine runs on the scheduler's
     IOLoop and a function in the executor's pool."""
     started: dict[str, Any] = {}
@@ -91,7 +93,9 @@ def test_submissions_from_other_threads() -> None:
         assert done.wait(5)
         assert results["coroutine"] is thread
         assert results["function"] not in (thread, threading.current_thread())
-        assert executor.executor._max_workers == 2
+        # the thread pool behind the executor's public ``executor`` was asked for 2 workers
+        workers = [count for _, count, _, pool in pools.created if pool is executor.executor]
+        assert workers == [2]
         executor.shutdown()
         with pytest.raises(RuntimeError):
             executor.executor.submit(where_am_i)

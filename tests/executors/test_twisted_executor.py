@@ -16,8 +16,7 @@ from twisted.internet.selectreactor import SelectReactor
 from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from quartzite.executors.twisted import TwistedExecutor
 from quartzite.schedulers.twisted import TwistedScheduler
-
-from ._support import run_slot_is_free
+from support import run_slot_is_free
 
 
 def fail() -> None:

@@ -1,48 +1,13 @@
-"""Helpers for the job store tests: building jobs, reaching past a store into its backend."""
+"""Helpers for the job store tests: reaching past a store into its backend (raw rows).
+
+Jobs are built with :func:`support.make_job`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from quartzite.job import Job
 from quartzite.jobstores.base import BaseJobStore
-from quartzite.triggers.base import BaseTrigger
-from quartzite.triggers.date import DateTrigger
 from quartzite.util import datetime_to_utc_timestamp
-
-from .jobfuncs import dummy_job
-
-
-def make_job(
-    scheduler: Any,
-    run_date: datetime | None = None,
-    *,
-    id: str | None = None,
-    trigger: BaseTrigger | None = None,
-    paused: bool = False,
-    func: Any = dummy_job,
-    **kwargs: Any,
-) -> Job:
-    """A job as the scheduler would store it: every field set, ``next_run_time`` from the trigger
-    (``None`` when ``paused``)."""
-    if trigger is None:
-        trigger = DateTrigger(run_date, timezone="Europe/Berlin")
-    options: dict[str, Any] = {
-        "func": func,
-        "trigger": trigger,
-        "executor": "default",
-        "args": (),
-        "kwargs": {},
-        "misfire_grace_time": 1,
-        "coalesce": True,
-        "max_instances": 1,
-    }
-    options.update(kwargs)
-    if "next_run_time" not in options:
-        now = datetime(2000, 1, 1).astimezone()
-        options["next_run_time"] = None if paused else trigger.get_next_fire_time(None, now)
-    return Job(scheduler, id=id, **options)
 
 
 def insert_raw_row(

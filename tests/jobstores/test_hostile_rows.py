@@ -21,22 +21,22 @@ from typing import Any, Callable
 
 import pytest
 
-from dummy_scheduler import DummyScheduler
 from quartzite.events import EVENT_JOB_EXECUTED, EVENT_JOB_QUARANTINED
 from quartzite.executors.debug import DebugExecutor
 from quartzite.job import Job
 from quartzite.serializers import JSONSerializer, PickleSerializer
 from quartzite.triggers.interval import IntervalTrigger
+from support import DummyScheduler, make_job
 
-from .support import insert_raw_row, make_job, raw_row_ids
+from .support import insert_raw_row, raw_row_ids
 
 KINDS = ["sqlite_file", "postgresql", "mariadb", "redis"]
 START = datetime(2030, 3, 1, 12, 0, tzinfo=timezone.utc)
 # The good job's next run time: the hostile rows are all due a minute earlier
 GOOD_RUN = START + timedelta(minutes=1)
 NOW = START + timedelta(minutes=2)
-# The job functions live in tests/jobstores/jobfuncs.py, imported as "jobstores.jobfuncs"
-ALLOWED_MODULES = ["jobstores"]
+# The job functions live in tests/support/jobs.py, imported as "support.jobs"
+ALLOWED_MODULES = ["support"]
 
 
 def _interval_job(job_id: str, **trigger_changes: Any) -> Job:
@@ -186,7 +186,7 @@ STAGES: dict[str, Callable[[str], bytes]] = {
     "deserializing": lambda job_id: b"\x80\x05 neither a pickle nor JSON {",
     "job_setstate": lambda job_id: _pickle_row(job_id, lambda state: state.update(version=99)),
     "function_import": lambda job_id: _pickle_row(
-        job_id, lambda state: state.update(func="jobstores.jobfuncs:removed_long_ago")
+        job_id, lambda state: state.update(func="support.jobs:removed_long_ago")
     ),
     "trigger_setstate": _pickled_trigger(interval=timedelta(0), interval_length=0.0),
 }

@@ -23,8 +23,7 @@ import pytest
 
 from quartzite.events import EVENT_JOB_EXECUTED
 from quartzite.schedulers.background import BackgroundScheduler
-
-from .jobfuncs import dummy_job
+from support import dummy_job
 
 RETRY_INTERVAL = 0.5
 TICK = 0.25  # seconds between runs of the interval job

@@ -14,7 +14,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from dummy_scheduler import DummyScheduler
 from quartzite.job import Job
 from quartzite.jobstores.base import (
     BaseJobStore,
@@ -25,6 +24,7 @@ from quartzite.jobstores.base import (
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.triggers.date import DateTrigger
 from quartzite.util import datetime_to_utc_timestamp
+from support import DummyScheduler, make_job
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -39,19 +39,14 @@ def dummyfunc() -> None:
     pass
 
 
-def make_job(job_id: str, next_run_time: datetime | None) -> Job:
-    return Job(
+def stored_job(job_id: str, next_run_time: datetime | None) -> Job:
+    """A job named after its id, due at ``next_run_time`` (``None``: paused)."""
+    return make_job(
         SCHEDULER,
+        dummyfunc,
         id=job_id,
-        func=dummyfunc,
-        args=(),
-        kwargs={},
-        trigger=DateTrigger(T0),
-        executor="default",
         name=job_id,
-        misfire_grace_time=1,
-        coalesce=True,
-        max_instances=1,
+        trigger=DateTrigger(T0),
         next_run_time=next_run_time,
     )
 
@@ -179,7 +174,7 @@ class TestBaseJobStore:
         self, next_run_times: list[int | None], expected: list[str]
     ) -> None:
         jobs = [
-            make_job(job_id, None if minutes is None else T0 + timedelta(minutes=minutes))
+            stored_job(job_id, None if minutes is None else T0 + timedelta(minutes=minutes))
             for job_id, minutes in zip("abcd", next_run_times)
         ]
         original = jobs
@@ -199,29 +194,29 @@ class TestMemoryJobStore:
         assert store.lookup_job("x") is None
 
     def test_add_and_lookup_same_object(self, store: MemoryJobStore) -> None:
-        job = make_job("job1", T0)
+        job = stored_job("job1", T0)
         store.add_job(job)
         assert store.lookup_job("job1") is job
         assert store.get_all_jobs()[0] is job
         assert store.lookup_job("job2") is None
 
     def test_add_conflicting_id(self, store: MemoryJobStore) -> None:
-        first = make_job("job1", T0)
+        first = stored_job("job1", T0)
         store.add_job(first)
         with pytest.raises(ConflictingIdError, match=r"Job identifier \(job1\) conflicts"):
-            store.add_job(make_job("job1", T0 - timedelta(days=1)))
+            store.add_job(stored_job("job1", T0 - timedelta(days=1)))
         assert store.lookup_job("job1") is first
         assert store.get_all_jobs() == [first]
         assert store.get_next_run_time() == T0
 
     def test_ordering(self, store: MemoryJobStore) -> None:
         jobs = [
-            make_job("paused_b", None),
-            make_job("late", T0 + timedelta(hours=1)),
-            make_job("tie_b", T0),
-            make_job("paused_a", None),
-            make_job("early", T0 - timedelta(hours=1)),
-            make_job("tie_a", T0),
+            stored_job("paused_b", None),
+            stored_job("late", T0 + timedelta(hours=1)),
+            stored_job("tie_b", T0),
+            stored_job("paused_a", None),
+            stored_job("early", T0 - timedelta(hours=1)),
+            stored_job("tie_a", T0),
         ]
         for job in jobs:
             store.add_job(job)
@@ -235,22 +230,22 @@ class TestMemoryJobStore:
         ]
 
     def test_ordering_by_instant_across_time_zones(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("berlin", datetime(2020, 5, 17, 13, 0, tzinfo=BERLIN)))  # 11:00Z
-        store.add_job(make_job("new_york", datetime(2020, 5, 17, 7, 30, tzinfo=NEW_YORK)))
-        store.add_job(make_job("utc", datetime(2020, 5, 17, 11, 15, tzinfo=UTC)))
-        store.add_job(make_job("a_tie", datetime(2020, 5, 17, 11, 0, tzinfo=UTC)))
+        store.add_job(stored_job("berlin", datetime(2020, 5, 17, 13, 0, tzinfo=BERLIN)))  # 11:00Z
+        store.add_job(stored_job("new_york", datetime(2020, 5, 17, 7, 30, tzinfo=NEW_YORK)))
+        store.add_job(stored_job("utc", datetime(2020, 5, 17, 11, 15, tzinfo=UTC)))
+        store.add_job(stored_job("a_tie", datetime(2020, 5, 17, 11, 0, tzinfo=UTC)))
         assert ids(store.get_all_jobs()) == ["a_tie", "berlin", "utc", "new_york"]
 
     def test_ordering_across_dst_fold(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("second", datetime(2013, 11, 3, 1, 10, tzinfo=NEW_YORK, fold=1)))
-        store.add_job(make_job("first", datetime(2013, 11, 3, 1, 50, tzinfo=NEW_YORK)))
+        store.add_job(stored_job("second", datetime(2013, 11, 3, 1, 10, tzinfo=NEW_YORK, fold=1)))
+        store.add_job(stored_job("first", datetime(2013, 11, 3, 1, 50, tzinfo=NEW_YORK)))
         assert ids(store.get_all_jobs()) == ["first", "second"]
         assert store.get_next_run_time().fold == 0
 
     def test_get_due_jobs(self, store: MemoryJobStore) -> None:
         for job_id, minutes in [("d", 3), ("a", 0), ("c", 2), ("b", 1), ("b2", 1)]:
-            store.add_job(make_job(job_id, T0 + timedelta(minutes=minutes)))
-        store.add_job(make_job("paused", None))
+            store.add_job(stored_job(job_id, T0 + timedelta(minutes=minutes)))
+        store.add_job(stored_job("paused", None))
         assert store.get_due_jobs(T0 - timedelta(microseconds=1)) == []
         assert ids(store.get_due_jobs(T0)) == ["a"]
         assert ids(store.get_due_jobs(T0 + timedelta(minutes=1))) == ["a", "b", "b2"]
@@ -263,36 +258,36 @@ class TestMemoryJobStore:
         assert ids(store.get_due_jobs(T0 + timedelta(days=9999))) == ["a", "b", "b2", "c", "d"]
 
     def test_get_due_jobs_does_not_remove(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
+        store.add_job(stored_job("a", T0))
         assert ids(store.get_due_jobs(T0)) == ["a"]
         assert ids(store.get_due_jobs(T0)) == ["a"]
         assert ids(store.get_all_jobs()) == ["a"]
 
     def test_get_due_jobs_now_in_other_zone(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
-        store.add_job(make_job("b", T0 + timedelta(minutes=1)))
+        store.add_job(stored_job("a", T0))
+        store.add_job(stored_job("b", T0 + timedelta(minutes=1)))
         now = datetime(2020, 5, 17, 14, 0, 30, tzinfo=BERLIN)  # 12:00:30Z
         assert ids(store.get_due_jobs(now)) == ["a"]
 
     def test_get_due_jobs_microseconds(self, store: MemoryJobStore) -> None:
         run_time = T0 + timedelta(microseconds=500001)
-        store.add_job(make_job("a", run_time))
+        store.add_job(stored_job("a", run_time))
         assert store.get_due_jobs(run_time - timedelta(microseconds=1)) == []
         assert ids(store.get_due_jobs(run_time)) == ["a"]
 
     def test_get_next_run_time(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("paused", None))
+        store.add_job(stored_job("paused", None))
         assert store.get_next_run_time() is None
         later = datetime(2020, 5, 17, 16, 0, tzinfo=BERLIN)
         earlier = datetime(2020, 5, 17, 9, 0, tzinfo=NEW_YORK)  # 13:00Z, before 14:00Z
-        store.add_job(make_job("later", later))
-        store.add_job(make_job("earlier", earlier))
+        store.add_job(stored_job("later", later))
+        store.add_job(stored_job("earlier", earlier))
         assert store.get_next_run_time() is earlier
         assert store.get_next_run_time().tzinfo is NEW_YORK
 
     def test_update_moves_job(self, store: MemoryJobStore) -> None:
         for job_id, minutes in [("a", 1), ("b", 2), ("c", 3)]:
-            store.add_job(make_job(job_id, T0 + timedelta(minutes=minutes)))
+            store.add_job(stored_job(job_id, T0 + timedelta(minutes=minutes)))
         job = store.lookup_job("a")
         job._modify(next_run_time=T0 + timedelta(minutes=5))
         store.update_job(job)
@@ -302,16 +297,16 @@ class TestMemoryJobStore:
 
     def test_update_moves_job_earlier(self, store: MemoryJobStore) -> None:
         for job_id, minutes in [("a", 1), ("b", 2), ("c", 3)]:
-            store.add_job(make_job(job_id, T0 + timedelta(minutes=minutes)))
-        store.update_job(make_job("c", T0))
+            store.add_job(stored_job(job_id, T0 + timedelta(minutes=minutes)))
+        store.update_job(stored_job("c", T0))
         assert ids(store.get_all_jobs()) == ["c", "a", "b"]
         assert store.get_next_run_time() == T0
         assert ids(store.get_due_jobs(T0)) == ["c"]
 
     def test_update_same_time_keeps_position(self, store: MemoryJobStore) -> None:
         for job_id in ("a", "b", "c"):
-            store.add_job(make_job(job_id, T0))
-        replacement = make_job("b", T0.astimezone(NEW_YORK))  # the same instant
+            store.add_job(stored_job(job_id, T0))
+        replacement = stored_job("b", T0.astimezone(NEW_YORK))  # the same instant
         store.update_job(replacement)
         assert ids(store.get_all_jobs()) == ["a", "b", "c"]
         assert store.lookup_job("b") is replacement
@@ -319,33 +314,33 @@ class TestMemoryJobStore:
         assert store.get_due_jobs(T0)[1] is replacement
 
     def test_update_replaces_object_of_first_job(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
-        replacement = make_job("a", T0.astimezone(BERLIN))
+        store.add_job(stored_job("a", T0))
+        replacement = stored_job("a", T0.astimezone(BERLIN))
         store.update_job(replacement)
         assert store.get_next_run_time() is replacement.next_run_time
         assert store.get_next_run_time().tzinfo is BERLIN
 
     def test_pause_and_resume(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
-        store.add_job(make_job("b", T0 + timedelta(minutes=1)))
-        store.update_job(make_job("a", None))
+        store.add_job(stored_job("a", T0))
+        store.add_job(stored_job("b", T0 + timedelta(minutes=1)))
+        store.update_job(stored_job("a", None))
         assert ids(store.get_all_jobs()) == ["b", "a"]
         assert ids(store.get_due_jobs(T0 + timedelta(days=1))) == ["b"]
         assert store.get_next_run_time() == T0 + timedelta(minutes=1)
 
-        store.update_job(make_job("a", T0 + timedelta(minutes=2)))
+        store.update_job(stored_job("a", T0 + timedelta(minutes=2)))
         assert ids(store.get_all_jobs()) == ["b", "a"]
         assert ids(store.get_due_jobs(T0 + timedelta(days=1))) == ["b", "a"]
 
     def test_update_unknown(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
+        store.add_job(stored_job("a", T0))
         with pytest.raises(JobLookupError, match=r"No job by the id of b was found"):
-            store.update_job(make_job("b", T0))
+            store.update_job(stored_job("b", T0))
         assert ids(store.get_all_jobs()) == ["a"]
 
     def test_remove(self, store: MemoryJobStore) -> None:
         for job_id, minutes in [("a", 1), ("b", 2), ("c", 3)]:
-            store.add_job(make_job(job_id, T0 + timedelta(minutes=minutes)))
+            store.add_job(stored_job(job_id, T0 + timedelta(minutes=minutes)))
         store.remove_job("a")
         assert store.lookup_job("a") is None
         assert ids(store.get_all_jobs()) == ["b", "c"]
@@ -355,16 +350,16 @@ class TestMemoryJobStore:
     def test_remove_unknown(self, store: MemoryJobStore) -> None:
         with pytest.raises(JobLookupError, match=r"No job by the id of a was found"):
             store.remove_job("a")
-        store.add_job(make_job("a", T0))
+        store.add_job(stored_job("a", T0))
         store.remove_job("a")
         with pytest.raises(JobLookupError):
             store.remove_job("a")
 
     def test_remove_then_add_same_id(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
-        store.add_job(make_job("b", T0 + timedelta(minutes=1)))
+        store.add_job(stored_job("a", T0))
+        store.add_job(stored_job("b", T0 + timedelta(minutes=1)))
         store.remove_job("a")
-        readded = make_job("a", T0 + timedelta(minutes=2))
+        readded = stored_job("a", T0 + timedelta(minutes=2))
         store.add_job(readded)
         assert ids(store.get_all_jobs()) == ["b", "a"]
         assert store.lookup_job("a") is readded
@@ -373,27 +368,27 @@ class TestMemoryJobStore:
 
     def test_remove_all_jobs(self, store: MemoryJobStore) -> None:
         for job_id in ("a", "b"):
-            store.add_job(make_job(job_id, T0))
-        store.add_job(make_job("c", None))
+            store.add_job(stored_job(job_id, T0))
+        store.add_job(stored_job("c", None))
         store.remove_all_jobs()
         assert store.get_all_jobs() == []
         assert store.get_due_jobs(T0) == []
         assert store.get_next_run_time() is None
         assert store.lookup_job("a") is None
-        store.add_job(make_job("a", T0))
+        store.add_job(stored_job("a", T0))
         assert ids(store.get_all_jobs()) == ["a"]
 
     def test_shutdown_removes_all_jobs(self, store: MemoryJobStore) -> None:
-        store.add_job(make_job("a", T0))
+        store.add_job(stored_job("a", T0))
         store.shutdown()
         assert store.get_all_jobs() == []
         assert store.lookup_job("a") is None
 
     def test_internal_views(self, store: MemoryJobStore) -> None:
         """``_jobs`` and ``_jobs_index`` have the shapes the contract names."""
-        late = make_job("late", T0 + timedelta(seconds=1.5))
-        early = make_job("early", T0)
-        paused = make_job("paused", None)
+        late = stored_job("late", T0 + timedelta(seconds=1.5))
+        early = stored_job("early", T0)
+        paused = stored_job("paused", None)
         for job in (paused, late, early):
             store.add_job(job)
         early_timestamp = datetime_to_utc_timestamp(T0)
@@ -408,14 +403,14 @@ class TestMemoryJobStore:
     def test_many_updates_and_removals(self, store: MemoryJobStore) -> None:
         """Enough churn for the store to drop its stale entries, several times over."""
         for index in range(50):
-            store.add_job(make_job(f"job{index:02}", T0 + timedelta(minutes=index)))
+            store.add_job(stored_job(f"job{index:02}", T0 + timedelta(minutes=index)))
         for round_number in range(40):
             for index in range(0, 50, 2):
-                job = make_job(f"job{index:02}", T0 + timedelta(minutes=index + round_number))
+                job = stored_job(f"job{index:02}", T0 + timedelta(minutes=index + round_number))
                 store.update_job(job)
         for index in range(1, 50, 4):
             store.remove_job(f"job{index:02}")
-            store.add_job(make_job(f"job{index:02}", None))
+            store.add_job(stored_job(f"job{index:02}", None))
             store.remove_job(f"job{index:02}")
 
         expected = sorted(
@@ -478,7 +473,7 @@ class MemoryStoreMachine(RuleBasedStateMachine):
 
     @rule(job_id=st.sampled_from(JOB_IDS), run_time=run_times)
     def add(self, job_id: str, run_time: datetime | None) -> None:
-        job = make_job(job_id, run_time)
+        job = stored_job(job_id, run_time)
         if self.model_lookup(job_id) is not None:
             with pytest.raises(ConflictingIdError):
                 self.store.add_job(job)
@@ -492,14 +487,14 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         existing = self.model_lookup(job_id)
         if existing is None:
             with pytest.raises(JobLookupError):
-                self.store.update_job(make_job(job_id, run_time))
+                self.store.update_job(stored_job(job_id, run_time))
             return
 
         if same_object:
             job = existing
             job._modify(next_run_time=run_time)
         else:
-            job = make_job(job_id, run_time)
+            job = stored_job(job_id, run_time)
         self.store.update_job(job)
         self.model = [job if other.id == job_id else other for other in self.model]
         self.sort_model()
@@ -554,5 +549,5 @@ TestMemoryStoreAgainstModel = MemoryStoreMachine.TestCase
 
 
 def test_model_key_orders_paused_last() -> None:
-    jobs: list[Any] = [make_job("b", None), make_job("a", T0), make_job("a2", None)]
+    jobs: list[Any] = [stored_job("b", None), stored_job("a", T0), stored_job("a2", None)]
     assert ids(sorted(jobs, key=model_key)) == ["a", "a2", "b"]

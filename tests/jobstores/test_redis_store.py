@@ -17,8 +17,7 @@ redis = pytest.importorskip("redis")
 
 from quartzite.jobstores.redis import RedisJobStore  # noqa: E402
 from quartzite.serializers import JSONSerializer, PickleSerializer  # noqa: E402
-
-from .support import make_job  # noqa: E402
+from support import make_job  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RUN_DATE = datetime(2030, 1, 1, 12, tzinfo=BERLIN)
@@ -115,8 +114,8 @@ def test_layout(
     create_store: Any, store_scheduler: Any, redis_options: dict[str, Any], kind: str
 ) -> None:
     store = create_store(kind, "json")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="running"))
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="paused", paused=True))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="running"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="paused", paused=True))
 
     raw = redis.Redis(**redis_options)
     try:
@@ -133,7 +132,7 @@ def test_layout(
 
 def test_decoding_client_reads_pickles(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("redis_decoded", "pickle")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job", args=[b"\xff\x00"]))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job", args=[b"\xff\x00"]))
     found = store.lookup_job("job")
     assert found is not None and list(found.args) == [b"\xff\x00"]
     assert [job.id for job in store.get_due_jobs(RUN_DATE)] == ["job"]
@@ -141,14 +140,14 @@ def test_decoding_client_reads_pickles(create_store: Any, store_scheduler: Any) 
 
 def test_dangling_run_time_is_ignored(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("redis")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job"))
     store.redis.zadd(store.run_times_key, {"ghost": RUN_DATE.timestamp() - 5})
     assert [job.id for job in store.get_due_jobs(RUN_DATE)] == ["job"]
 
 
 def test_remove_all_deletes_both_keys(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("redis")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job"))
     store.remove_all_jobs()
     assert not store.redis.exists(store.jobs_key, store.run_times_key)
 
@@ -189,7 +188,7 @@ def test_killed_client_connection(
     store = create_store(
         "redis", client_name=name, retry=redis.retry.Retry(redis.backoff.NoBackoff(), retries)
     )
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job1"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job1"))
     assert kill_clients(redis_options, name) == 1
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job2"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job2"))
     assert [job.id for job in store.get_all_jobs()] == ["job1", "job2"]

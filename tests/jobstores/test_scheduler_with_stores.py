@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,27 +16,9 @@ from quartzite.events import (
 from quartzite.executors.debug import DebugExecutor
 from quartzite.schedulers.background import BackgroundScheduler
 from quartzite.serializers import JSONSerializer
+from support import EventRecorder, dummy_job
 
-from .jobfuncs import dummy_job
 from .support import insert_raw_row
-
-
-class Recorder:
-    """A listener that records events and lets a test wait for a count of them."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-        self._condition = threading.Condition()
-
-    def __call__(self, event: Any) -> None:
-        with self._condition:
-            self.events.append(event)
-            self._condition.notify_all()
-
-    def wait_for(self, count: int, timeout: float) -> list[Any]:
-        with self._condition:
-            self._condition.wait_for(lambda: len(self.events) >= count, timeout)
-            return list(self.events)
 
 
 @pytest.fixture
@@ -84,7 +64,7 @@ def test_json_argument_of_a_pending_job_refused_at_start(scheduler: Any, create_
 def test_quarantine_event_reaches_listeners(scheduler: Any, create_store: Any) -> None:
     store = create_store("sqlite_memory", start=False)
     scheduler.add_jobstore(store)
-    everything, quarantine, extended = Recorder(), Recorder(), Recorder()
+    everything, quarantine, extended = EventRecorder(), EventRecorder(), EventRecorder()
     scheduler.add_listener(everything, EVENT_ALL)
     scheduler.add_listener(quarantine, EVENT_JOB_QUARANTINED)
     scheduler.add_listener(extended, EVENT_ALL | EVENT_JOB_QUARANTINED)
@@ -108,7 +88,7 @@ def test_quarantine_event_reaches_listeners(scheduler: Any, create_store: Any) -
 def test_bad_due_row_does_not_stop_the_loop(scheduler: Any, create_store: Any) -> None:
     store = create_store("sqlite_file", start=False)
     scheduler.add_jobstore(store)
-    executed = Recorder()
+    executed = EventRecorder()
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     scheduler.start()
     insert_raw_row(store, "broken", b"garbage", datetime.now(timezone.utc) - timedelta(1))
@@ -127,7 +107,7 @@ def test_scheduler_runs_due_jobs(
 ) -> None:
     store = create_store(kind, serializer, start=False)
     scheduler = BackgroundScheduler(timezone="UTC", jobstores={"default": store})
-    recorder = Recorder()
+    recorder = EventRecorder()
     scheduler.add_listener(recorder, EVENT_JOB_EXECUTED)
     now = datetime.now(timezone.utc)
     for index in range(20):
@@ -140,13 +120,14 @@ def test_scheduler_runs_due_jobs(
         id="interval",
         misfire_grace_time=None,
     )
+
+    def all_ran(events: list[Any]) -> bool:
+        runs = [event.job_id for event in events]
+        return runs.count("interval") >= 3 and len(set(runs) - {"interval"}) == 20
+
     scheduler.start()
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            runs = [event.job_id for event in recorder.wait_for(len(recorder.events) + 1, 1)]
-            if runs.count("interval") >= 3 and len(set(runs) - {"interval"}) == 20:
-                break
+        recorder.wait_until(all_ran, timeout=20)
         remaining = [job.id for job in scheduler.get_jobs()]
     finally:
         scheduler.shutdown()

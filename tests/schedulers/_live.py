@@ -11,7 +11,6 @@ does.
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -33,6 +32,7 @@ from quartzite.events import (
 )
 from quartzite.schedulers import SchedulerNotRunningError
 from quartzite.schedulers.base import STATE_PAUSED, STATE_RUNNING, STATE_STOPPED, BaseScheduler
+from support import EventRecorder
 
 #: how long a test waits for something that should happen at once (seconds)
 PROMPT = 5.0
@@ -115,31 +115,6 @@ class LoopThreadHarness(Harness):
         self.call(lambda: scheduler.start(paused=paused))
 
 
-class Events:
-    """A thread-safe listener that keeps every event it gets."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.events: list[Any] = []
-
-    def __call__(self, event: Any) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def of(self, code: int, job_id: str | None = None) -> list[Any]:
-        with self._lock:
-            return [
-                event
-                for event in self.events
-                if event.code == code and (job_id is None or event.job_id == job_id)
-            ]
-
-    @property
-    def codes(self) -> list[int]:
-        with self._lock:
-            return [event.code for event in self.events]
-
-
 class Calls:
     """Counts the rounds of ``_process_jobs`` (patched on the instance: the variants look the
     method up at call time)."""
@@ -180,11 +155,11 @@ class LiveSchedulerTests:
         """Create schedulers with an event recorder; shut them down afterwards."""
         created: list[BaseScheduler] = []
 
-        def create(**options: Any) -> tuple[BaseScheduler, Events]:
+        def create(**options: Any) -> tuple[BaseScheduler, EventRecorder]:
             options.setdefault("timezone", "UTC")
             options.setdefault("job_defaults", LENIENT)
             scheduler = harness.create(**options)
-            events = Events()
+            events = EventRecorder()
             scheduler.add_listener(events)
             created.append(scheduler)
             return scheduler, events

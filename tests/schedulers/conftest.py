@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from quartzite.events import EVENT_ALL
-
-from .support import DummyScheduler, EventRecorder
+from support import DummyScheduler, EventRecorder
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ from quartzite.executors.pool import ThreadPoolExecutor
 from quartzite.schedulers import SchedulerNotRunningError
 from quartzite.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from quartzite.schedulers.base import STATE_RUNNING, STATE_STOPPED
+from support import EventRecorder
 
-from ._live import PROMPT, Calls, Events, LiveSchedulerTests, LoopThreadHarness, utcnow
+from ._live import PROMPT, Calls, LiveSchedulerTests, LoopThreadHarness, utcnow
 
 pytestmark = pytest.mark.live
 
@@ -73,12 +74,17 @@ async def coroutine_job(value: Any) -> Any:
 
 def test_default_executor_is_asyncio(harness: AsyncIOHarness) -> None:
     scheduler = harness.create()
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def record_loop() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    scheduler.add_job(record_loop)
     harness.start(scheduler)
     try:
-        executor = scheduler._lookup_executor("default")
-        assert isinstance(executor, AsyncIOExecutor)
-        assert executor._eventloop is harness.loop
-        assert scheduler._eventloop is harness.loop
+        assert isinstance(scheduler._lookup_executor("default"), AsyncIOExecutor)
+        assert harness.wait_until(lambda: loops)
+        assert loops == [harness.loop]  # the executor runs coroutines on the scheduler's loop
     finally:
         harness.shutdown(scheduler)
     assert scheduler._eventloop is None
@@ -86,7 +92,7 @@ def test_default_executor_is_asyncio(harness: AsyncIOHarness) -> None:
 
 def test_coroutine_jobs_run_on_the_loop_and_functions_in_threads(harness: AsyncIOHarness) -> None:
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     where: dict[str, Any] = {}
 
@@ -119,7 +125,7 @@ def test_event_order_of_a_coroutine_job(harness: AsyncIOHarness) -> None:
     """The coroutine runs in a later loop iteration than the processing round, so the order is
     fully determined."""
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     scheduler.add_job(coroutine_job, args=[1])
     harness.start(scheduler)
@@ -145,16 +151,18 @@ def test_start_inside_asyncio_run() -> None:
         done = asyncio.Event()
         scheduler = AsyncIOScheduler(timezone="UTC")
         runs: list[str] = []
+        loops: set[asyncio.AbstractEventLoop] = set()
 
         async def tick() -> None:
             runs.append("tick")
+            loops.add(asyncio.get_running_loop())
             if len(runs) == 3:
                 done.set()
 
         scheduler.add_job(tick, "interval", seconds=0.2)
         scheduler.start()
-        outcome["loop"] = scheduler._eventloop is asyncio.get_running_loop()
         await asyncio.wait_for(done.wait(), PROMPT)
+        outcome["loop"] = loops == {asyncio.get_running_loop()}
         scheduler.shutdown()
         # the shutdown happens on the loop, a moment later
         outcome["running right after shutdown()"] = scheduler.running
@@ -176,7 +184,7 @@ def test_start_before_the_loop_runs_with_event_loop_option() -> None:
     loop = asyncio.new_event_loop()
     try:
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
-        events = Events()
+        events = EventRecorder()
         scheduler.add_listener(events)
         scheduler.add_job(coroutine_job, args=["early"], id="early")
         scheduler.start()  # no loop is running
@@ -219,8 +227,14 @@ def test_closed_event_loop_option_is_replaced_by_the_running_loop() -> None:
     scheduler = AsyncIOScheduler(event_loop=closed)
 
     async def main() -> bool:
+        ran_on = asyncio.get_running_loop().create_future()
+
+        async def record_loop() -> None:
+            ran_on.set_result(asyncio.get_running_loop())
+
+        scheduler.add_job(record_loop)
         scheduler.start()
-        same = scheduler._eventloop is asyncio.get_running_loop()
+        same = await asyncio.wait_for(ran_on, PROMPT) is asyncio.get_running_loop()
         scheduler.shutdown()
         await asyncio.sleep(0.05)
         return same
@@ -230,7 +244,7 @@ def test_closed_event_loop_option_is_replaced_by_the_running_loop() -> None:
 
 def test_restart_on_another_loop() -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
 
     async def run_once(value: str) -> None:
@@ -248,7 +262,7 @@ def test_restart_on_another_loop() -> None:
 
 def test_shutdown_cancels_running_coroutine_jobs(harness: AsyncIOHarness) -> None:
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     progress: list[str] = []
 
@@ -273,7 +287,7 @@ def test_shutdown_cancels_running_coroutine_jobs(harness: AsyncIOHarness) -> Non
 
 def test_shutdown_is_deferred_and_idempotent_on_the_loop(harness: AsyncIOHarness) -> None:
     scheduler = harness.create()
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     harness.start(scheduler)
 
@@ -293,7 +307,7 @@ def test_shutdown_is_deferred_and_idempotent_on_the_loop(harness: AsyncIOHarness
 def test_wakeups_are_merged(harness: AsyncIOHarness) -> None:
     """Adding many jobs in one go costs one processing round, not one per job."""
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     far = utcnow() + timedelta(hours=1)
     calls = Calls(scheduler)
@@ -336,7 +350,7 @@ def test_job_error_event_from_coroutine(harness: AsyncIOHarness) -> None:
         raise RuntimeError("coroutine failed")
 
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     scheduler.add_job(failing, id="failing")
     harness.start(scheduler)
@@ -358,7 +372,7 @@ def test_coroutine_job_on_thread_pool_is_refused_clearly(
     """A coroutine function sent to a thread pool is an error at submission, not a coroutine
     that is never awaited."""
     scheduler = harness.create(timezone="UTC", executors={"threads": ThreadPoolExecutor(1)})
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     scheduler.add_job(coroutine_job, args=[1], executor="threads", id="misplaced")
     with warnings.catch_warnings():

@@ -21,31 +21,11 @@ from quartzite.executors.pool import ProcessPoolExecutor, ThreadPoolExecutor
 from quartzite.schedulers.background import BackgroundScheduler
 from quartzite.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from quartzite.schedulers.blocking import BlockingScheduler
-
-from . import jobfuncs
+from support import EventRecorder, jobs
 
 pytestmark = pytest.mark.live
 
 TIMEOUT = 10  # generous upper bound for anything that should take well under a second
-
-
-class Waiter:
-    """A listener that collects events and lets the test wait for a number of them."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-        self._condition = threading.Condition()
-
-    def __call__(self, event: Any) -> None:
-        with self._condition:
-            self.events.append(event)
-            self._condition.notify_all()
-
-    def wait_for(self, count: int, timeout: float = TIMEOUT) -> list[Any]:
-        with self._condition:
-            if not self._condition.wait_for(lambda: len(self.events) >= count, timeout):
-                raise AssertionError(f"got {len(self.events)} events, expected {count}")
-            return list(self.events)
 
 
 @pytest.fixture
@@ -64,14 +44,18 @@ def test_is_a_blocking_scheduler() -> None:
     assert issubclass(BackgroundScheduler, BlockingScheduler)
 
 
-def test_thread_name_and_daemon_default(scheduler: BackgroundScheduler) -> None:
-    assert scheduler._daemon is True
-    started = time.monotonic()
+def start_in_thread(scheduler: BackgroundScheduler) -> threading.Thread:
+    """Start ``scheduler`` and return the one thread named "APScheduler" that appeared."""
+    before = set(threading.enumerate())
     scheduler.start()
+    (thread,) = [t for t in threading.enumerate() if t not in before and t.name == "APScheduler"]
+    return thread
+
+
+def test_thread_name_and_daemon_default(scheduler: BackgroundScheduler) -> None:
+    started = time.monotonic()
+    thread = start_in_thread(scheduler)
     assert time.monotonic() - started < 1  # start() returns at once
-    thread = scheduler._thread
-    assert thread is not None
-    assert thread.name == "APScheduler"
     assert thread.daemon is True
     assert thread.is_alive()
     assert scheduler.state == STATE_RUNNING
@@ -79,7 +63,6 @@ def test_thread_name_and_daemon_default(scheduler: BackgroundScheduler) -> None:
 
     scheduler.shutdown()
     assert not thread.is_alive()  # joined
-    assert "_thread" not in vars(scheduler)
     assert scheduler.state == STATE_STOPPED
 
 
@@ -90,23 +73,21 @@ def test_thread_name_and_daemon_default(scheduler: BackgroundScheduler) -> None:
 )
 def test_daemon_option(gconfig: dict[str, Any], options: dict[str, Any]) -> None:
     scheduler = BackgroundScheduler(gconfig, timezone="UTC", **options)
-    assert scheduler._daemon is False
-    scheduler.start()
+    thread = start_in_thread(scheduler)
     try:
-        assert scheduler._thread is not None
-        assert scheduler._thread.daemon is False
+        assert thread.daemon is False
     finally:
         scheduler.shutdown()
 
 
 def test_interval_and_date_jobs_fire(scheduler: BackgroundScheduler) -> None:
-    executed = Waiter()
-    removed = Waiter()
+    executed = EventRecorder()
+    removed = EventRecorder()
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     scheduler.add_listener(removed, EVENT_JOB_REMOVED)
-    scheduler.add_job(jobfuncs.add, "interval", args=[1, 2], seconds=0.1, id="interval")
+    scheduler.add_job(jobs.add, "interval", args=[1, 2], seconds=0.1, id="interval")
     scheduler.add_job(
-        jobfuncs.add, "date", args=[3, 4], run_date=now() + timedelta(seconds=0.2), id="date"
+        jobs.add, "date", args=[3, 4], run_date=now() + timedelta(seconds=0.2), id="date"
     )
     scheduler.start()
 
@@ -120,14 +101,14 @@ def test_interval_and_date_jobs_fire(scheduler: BackgroundScheduler) -> None:
 
 def test_job_added_while_running_fires_promptly(scheduler: BackgroundScheduler) -> None:
     # only a far-future job: the scheduler sleeps for days unless woken up
-    scheduler.add_job(jobfuncs.add, "date", args=[0, 0], run_date=now() + timedelta(days=3))
+    scheduler.add_job(jobs.add, "date", args=[0, 0], run_date=now() + timedelta(days=3))
     scheduler.start()
-    executed = Waiter()
+    executed = EventRecorder()
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     time.sleep(0.05)  # let the scheduler thread go to sleep
 
     added = time.monotonic()
-    scheduler.add_job(jobfuncs.add, args=[2, 3])
+    scheduler.add_job(jobs.add, args=[2, 3])
     (event,) = executed.wait_for(1)
     assert time.monotonic() - added < 1
     assert event.retval == 5
@@ -136,13 +117,13 @@ def test_job_added_while_running_fires_promptly(scheduler: BackgroundScheduler) 
 def test_raising_job_reports_error_and_scheduler_keeps_running(
     scheduler: BackgroundScheduler,
 ) -> None:
-    errors = Waiter()
-    executed = Waiter()
+    errors = EventRecorder()
+    executed = EventRecorder()
     scheduler.add_listener(errors, EVENT_JOB_ERROR)
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
-    scheduler.start()
+    thread = start_in_thread(scheduler)
 
-    scheduler.add_job(jobfuncs.fail, args=["job failed"], id="failing")
+    scheduler.add_job(jobs.fail, args=["job failed"], id="failing")
     (error,) = errors.wait_for(1)
     assert isinstance(error, JobExecutionEvent)
     assert error.job_id == "failing"
@@ -151,10 +132,10 @@ def test_raising_job_reports_error_and_scheduler_keeps_running(
     assert isinstance(error.traceback, str)
     assert "in fail" in error.traceback
 
-    scheduler.add_job(jobfuncs.add, args=[1, 1])
+    scheduler.add_job(jobs.add, args=[1, 1])
     assert executed.wait_for(1)[0].retval == 2
     assert scheduler.state == STATE_RUNNING
-    assert scheduler._thread is not None and scheduler._thread.is_alive()
+    assert thread.is_alive()
 
 
 def test_shutdown_waits_for_running_job(scheduler: BackgroundScheduler) -> None:
@@ -198,15 +179,15 @@ def test_shutdown_without_wait_returns_at_once(scheduler: BackgroundScheduler) -
 
 
 def test_process_pool(scheduler: BackgroundScheduler) -> None:
-    executed = Waiter()
-    errors = Waiter()
+    executed = EventRecorder()
+    errors = EventRecorder()
     scheduler.add_executor(ProcessPoolExecutor(max_workers=1), "processes")
     scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
     scheduler.add_listener(errors, EVENT_JOB_ERROR)
     scheduler.start()
 
-    scheduler.add_job(jobfuncs.get_pid, executor="processes", id="pid")
-    scheduler.add_job(jobfuncs.fail, args=["in a child"], executor="processes", id="failing")
+    scheduler.add_job(jobs.get_pid, executor="processes", id="pid")
+    scheduler.add_job(jobs.fail, args=["in a child"], executor="processes", id="failing")
 
     (event,) = executed.wait_for(1, timeout=60)
     assert event.job_id == "pid"

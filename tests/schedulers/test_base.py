@@ -41,10 +41,10 @@ from quartzite.schedulers.base import (
 )
 from quartzite.triggers.base import BaseTrigger
 from quartzite.triggers.date import DateTrigger
-
-from .support import (
+from support import (
     DummyScheduler,
     EventRecorder,
+    PoolSpy,
     RecordingExecutor,
     RecordingJobStore,
     dummy_job,
@@ -359,13 +359,16 @@ def test_add_executor_instance(scheduler: DummyScheduler, recorder: EventRecorde
     assert [(e.code, e.alias) for e in recorder.events] == [(EVENT_EXECUTOR_ADDED, "default")]
 
 
-def test_add_executor_by_plugin_alias(scheduler: DummyScheduler) -> None:
+def test_add_executor_by_plugin_alias(
+    scheduler: DummyScheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools = PoolSpy(monkeypatch)
     scheduler.add_executor("threadpool", "pool", max_workers=2)
     scheduler.add_executor("debug", "debug")
     executor = scheduler._executors["pool"]
     try:
         assert type(executor) is ThreadPoolExecutor
-        assert executor._pool._max_workers == 2  # type: ignore[attr-defined]
+        assert pools.arguments() == [("ThreadPoolExecutor", 2, {})]
         assert type(scheduler._executors["debug"]) is DebugExecutor
     finally:
         executor.shutdown()
@@ -654,13 +657,13 @@ def trigger_plugins(scheduler: DummyScheduler) -> dict[str, FakeEntryPoint]:
 def test_plugin_from_instance_level_dicts(
     scheduler: DummyScheduler, trigger_plugins: dict[str, FakeEntryPoint]
 ) -> None:
-    trigger = scheduler._create_plugin_instance("trigger", "dummy", {"a": 1, "b": "2"})
+    trigger = scheduler._create_trigger("dummy", {"a": 1, "b": "2"})
     assert type(trigger) is DummyTrigger
-    assert trigger.kwargs == {"a": 1, "b": "2"}
+    assert trigger.kwargs == {"a": 1, "b": "2", "timezone": scheduler.timezone}
     assert scheduler._trigger_classes == {"dummy": DummyTrigger}
 
     # the class is cached: the entry point is loaded only once
-    scheduler._create_plugin_instance("trigger", "dummy", {})
+    scheduler._create_trigger("dummy", {})
     assert trigger_plugins["dummy"].loads == 1
     # the class-level cache is untouched
     assert "dummy" not in BaseScheduler._trigger_classes
@@ -669,14 +672,14 @@ def test_plugin_from_instance_level_dicts(
 def test_plugin_cache_is_consulted_first(scheduler: DummyScheduler) -> None:
     scheduler._trigger_plugins = {}
     scheduler._trigger_classes = {"cached": DummyTrigger}
-    assert type(scheduler._create_plugin_instance("trigger", "cached", {})) is DummyTrigger
+    assert type(scheduler._create_trigger("cached", {})) is DummyTrigger
 
 
 def test_plugin_of_wrong_class(
     scheduler: DummyScheduler, trigger_plugins: dict[str, FakeEntryPoint]
 ) -> None:
     with pytest.raises(TypeError) as exc:
-        scheduler._create_plugin_instance("trigger", "bogus", {})
+        scheduler._create_trigger("bogus", {})
     assert str(exc.value) == "The trigger entry point does not point to a trigger class"
 
 
@@ -685,7 +688,7 @@ def test_plugin_of_wrong_class_for_components(scheduler: DummyScheduler, type_: 
     setattr(scheduler, f"_{type_}_plugins", {"bogus": FakeEntryPoint(DummyTrigger)})
     setattr(scheduler, f"_{type_}_classes", {})
     with pytest.raises(TypeError) as exc:
-        scheduler._create_plugin_instance(type_, "bogus", {})
+        getattr(scheduler, f"add_{type_}")("bogus")
     assert str(exc.value) == f"The {type_} entry point does not point to a {type_} class"
 
 
@@ -698,10 +701,12 @@ def test_plugin_not_found(scheduler: DummyScheduler, type_: str) -> None:
 
 
 def test_builtin_plugins(scheduler: DummyScheduler) -> None:
-    assert type(scheduler._create_plugin_instance("executor", "debug", {})) is DebugExecutor
-    assert type(scheduler._create_plugin_instance("jobstore", "memory", {})) is MemoryJobStore
-    trigger = scheduler._create_plugin_instance(
-        "trigger", "date", {"run_date": "2030-01-01 00:00:00", "timezone": "UTC"}
+    scheduler.add_executor("debug", "by_alias")
+    scheduler.add_jobstore("memory", "by_alias")
+    assert type(scheduler._executors["by_alias"]) is DebugExecutor
+    assert type(scheduler._jobstores["by_alias"]) is MemoryJobStore
+    trigger = scheduler._create_trigger(
+        "date", {"run_date": "2030-01-01 00:00:00", "timezone": "UTC"}
     )
     assert type(trigger) is DateTrigger
 

@@ -16,8 +16,7 @@ from quartzite.executors.debug import DebugExecutor
 from quartzite.executors.pool import ThreadPoolExecutor
 from quartzite.schedulers.base import STATE_PAUSED, STATE_RUNNING, STATE_STOPPED
 from quartzite.schedulers.blocking import BlockingScheduler
-
-from . import jobfuncs
+from support import jobs
 
 TIMEOUT = 10  # generous upper bound for anything that should take well under a second
 
@@ -61,7 +60,7 @@ def test_start_blocks_until_a_listener_shuts_it_down(scheduler: BlockingSchedule
             scheduler.shutdown(wait=False)  # from a worker thread of the pool
 
     scheduler.add_listener(listener, EVENT_JOB_EXECUTED)
-    scheduler.add_job(jobfuncs.add, "interval", args=[1, 2], seconds=0.1)
+    scheduler.add_job(jobs.add, "interval", args=[1, 2], seconds=0.1)
     thread = threading.Thread(target=scheduler.start, daemon=True)
     thread.start()
 

@@ -4,17 +4,17 @@ keep the contract's attributes (``_executors``, ``_listeners`` ...) assignable o
 
 from __future__ import annotations
 
-from typing import Any
+import io
 from unittest import mock
 
 import pytest
 
-from quartzite.events import EVENT_ALL, EVENT_JOB_ADDED, EVENT_JOB_EXECUTED, SchedulerEvent
+from quartzite.events import EVENT_ALL, EVENT_JOB_ADDED, EVENT_JOB_EXECUTED
 from quartzite.executors.debug import DebugExecutor
+from quartzite.jobstores.base import JobLookupError
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.schedulers._components import UnknownAliasError
-
-from .support import DummyScheduler, EventRecorder, RecordingExecutor, no_args_job
+from support import DummyScheduler, EventRecorder, RecordingExecutor, no_args_job
 
 
 def test_assigning_the_contract_tables_reaches_the_parts(scheduler: DummyScheduler) -> None:
@@ -24,7 +24,9 @@ def test_assigning_the_contract_tables_reaches_the_parts(scheduler: DummySchedul
 
     assert scheduler._lookup_executor("mine") is executor
     assert scheduler._lookup_jobstore("mine") is store
-    assert scheduler._components.executors == {"mine": executor}
+    scheduler.remove_executor("mine")  # the registry holds it: removing by alias works
+    with pytest.raises(KeyError):
+        scheduler._lookup_executor("mine")
 
 
 def test_assigning_the_listener_list_reaches_the_hub(scheduler: DummyScheduler) -> None:
@@ -75,11 +77,13 @@ def test_unknown_alias_error_lists_the_aliases_and_reads_as_a_sentence(
     scheduler: DummyScheduler,
 ) -> None:
     scheduler.add_jobstore(MemoryJobStore(), "archive")
-    error = scheduler._components.unknown_alias_error("jobstore", "archiv")
-    assert isinstance(error, KeyError)
-    assert str(error) == (
-        "No such job store: archiv -- the job stores of this scheduler are: 'archive'; "
-        "did you mean 'archive'?"
+    scheduler.add_job(no_args_job, id="lost", jobstore="archiv")
+    with pytest.raises(KeyError) as exc:
+        scheduler.start()
+    assert isinstance(exc.value, UnknownAliasError)
+    assert str(exc.value) == (
+        "No such job store: archiv (named by pending job 'lost') -- the job stores of this "
+        "scheduler are: 'archive', 'default'; did you mean 'archive'?"
     )
     assert str(UnknownAliasError()) == ""
 
@@ -97,19 +101,26 @@ def test_the_catalogue_answers_from_the_pending_list_until_start(
     scheduler.add_jobstore(MemoryJobStore(), "other")
     first = scheduler.add_job(no_args_job, id="a")
     scheduler.add_job(no_args_job, id="b", jobstore="other")
-    catalogue: Any = scheduler._jobs
 
-    assert catalogue.find("b", None) == (scheduler._pending_jobs[1][0], None)
-    assert catalogue.jobs("default") == [first]
-    assert catalogue.remove("b", "default") is None  # wrong store
-    assert catalogue.remove("b", None) == "other"
-    assert catalogue.listing(None) == ["Pending jobs:", f"    {first}"]
+    assert scheduler._lookup_job("b", None) == (scheduler._pending_jobs[1][0], None)
+    assert scheduler.get_jobs("default") == [first]
+    with pytest.raises(JobLookupError):
+        scheduler.remove_job("b", "default")  # wrong store
+    scheduler.remove_job("b")
+    assert [job.id for job in scheduler.get_jobs()] == ["a"]
+    assert printed_jobs(scheduler) == f"Pending jobs:\n    {first}\n"
 
     scheduler.start()
-    assert catalogue.find("a", None) == (first, "default")
-    assert catalogue.listing("other") == ["Jobstore other:", "    No scheduled jobs"]
-    catalogue.clear(None)
+    assert scheduler._lookup_job("a", None) == (first, "default")
+    assert printed_jobs(scheduler, "other") == "Jobstore other:\n    No scheduled jobs\n"
+    scheduler.remove_all_jobs()
     assert scheduler.get_jobs() == []
+
+
+def printed_jobs(scheduler: DummyScheduler, jobstore: str | None = None) -> str:
+    out = io.StringIO()
+    scheduler.print_jobs(jobstore, out=out)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("method", ["remove_executor", "remove_jobstore"])
@@ -122,9 +133,11 @@ def test_removing_an_unknown_component_keeps_the_contract_message(
     assert exc.value.args == (f"No such {label}: nope",)
 
 
-def test_run_outcomes_are_reported_through_one_method_that_dispatches(
+def test_a_run_outcome_reaches_the_listeners_once(
     scheduler: DummyScheduler, recorder: EventRecorder
 ) -> None:
-    event = SchedulerEvent(EVENT_JOB_EXECUTED)
-    scheduler._report_run_outcome(event)
-    assert recorder.events == [event]
+    scheduler.start()
+    job = scheduler.add_job(no_args_job)  # due now; the default executor runs it in the round
+    scheduler._process_jobs()
+    (executed,) = recorder.of(EVENT_JOB_EXECUTED)
+    assert (executed.job_id, executed.retval) == (job.id, "done")

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from quartzite.schedulers._config import ConfigParser, closest_hint
-
-from .support import DummyScheduler
+from support import DummyScheduler
 
 PARSER = ConfigParser()
 

@@ -17,8 +17,7 @@ from quartzite.executors.pool import ThreadPoolExecutor
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.schedulers import SchedulerAlreadyRunningError
 from quartzite.schedulers.base import STATE_STOPPED
-
-from .support import DummyScheduler, EventRecorder
+from support import DummyScheduler, EventRecorder, PoolSpy
 
 # ---------------------------------------------------------------------------- construction
 
@@ -37,17 +36,18 @@ def test_init_sets_up_empty_state_and_three_locks() -> None:
         scheduler = DummyScheduler()
 
     assert create_lock.call_count == 3
-    assert {
-        id(scheduler._executors_lock),
-        id(scheduler._jobstores_lock),
-        id(scheduler._listeners_lock),
-    } == {id(lock) for lock in locks}
     assert scheduler._executors == {}
     assert scheduler._jobstores == {}
     assert scheduler._listeners == []
     assert scheduler._pending_jobs == []
     assert scheduler.state == STATE_STOPPED
     assert scheduler.running is False
+
+    # one lock guards the executors, one the job stores, one the listeners
+    scheduler.add_executor(DebugExecutor(), "x")
+    scheduler.add_jobstore(MemoryJobStore(), "y")
+    scheduler.add_listener(print)
+    assert [lock.__enter__.called for lock in locks] == [True, True, True]
 
 
 def test_default_lock_is_reentrant() -> None:
@@ -210,9 +210,21 @@ def test_configure_refused_unless_stopped(scheduler: DummyScheduler, paused: boo
 # ---------------------------------------------------------------------------- _configure()
 
 
-def test_defaults() -> None:
+def loggers_used(scheduler: DummyScheduler, caplog: pytest.LogCaptureFixture) -> set[str]:
+    """The names of the loggers ``scheduler`` writes its start/shutdown messages to."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        scheduler.start(paused=True)
+        scheduler.shutdown()
+    return {
+        record.name
+        for record in caplog.records
+        if record.getMessage() in ("Scheduler started", "Scheduler has been shut down")
+    }
+
+
+def test_defaults(caplog: pytest.LogCaptureFixture) -> None:
     scheduler = DummyScheduler(timezone="UTC")
-    assert scheduler._logger is logging.getLogger("quartzite.scheduler")
     assert scheduler.jobstore_retry_interval == 10.0
     assert isinstance(scheduler.jobstore_retry_interval, float)
     assert scheduler._job_defaults == {
@@ -222,15 +234,16 @@ def test_defaults() -> None:
     }
     assert scheduler._executors == {}
     assert scheduler._jobstores == {}
+    assert loggers_used(scheduler, caplog) == {"quartzite.scheduler"}
 
 
-def test_logger_instance() -> None:
+def test_logger_instance(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("my.logger")
-    assert DummyScheduler(logger=logger)._logger is logger
+    assert loggers_used(DummyScheduler(logger=logger), caplog) == {"my.logger"}
 
 
-def test_logger_string_is_a_reference() -> None:
-    assert DummyScheduler(logger="logging:root")._logger is logging.root
+def test_logger_string_is_a_reference(caplog: pytest.LogCaptureFixture) -> None:
+    assert loggers_used(DummyScheduler(logger="logging:root"), caplog) == {"root"}
     # a logger *name* is not accepted: strings go through maybe_ref
     with pytest.raises(ValueError, match=r"^Invalid reference$"):
         DummyScheduler(logger="my_logger")
@@ -285,7 +298,10 @@ def test_unknown_options_are_ignored() -> None:
     DummyScheduler({"quartzite.foo.bar": 1}, spam="eggs", event_loop=None)
 
 
-def test_executors_and_jobstores_from_instances_types_and_classes() -> None:
+def test_executors_and_jobstores_from_instances_types_and_classes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pools = PoolSpy(monkeypatch)
     debug = DebugExecutor()
     memory = MemoryJobStore()
     scheduler = DummyScheduler(
@@ -310,7 +326,7 @@ def test_executors_and_jobstores_from_instances_types_and_classes() -> None:
         for alias in ("type", "class", "ref"):
             assert type(executors[alias]) is DebugExecutor
         assert type(executors["kwargs"]) is ThreadPoolExecutor
-        assert executors["kwargs"]._pool._max_workers == 3  # type: ignore[attr-defined]
+        assert pools.arguments() == [("ThreadPoolExecutor", 3, {})]
 
         stores = scheduler._jobstores
         assert list(stores) == ["instance", "type", "class", "ref"]

@@ -15,8 +15,7 @@ import quartzite
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
-
-from .support import DummyScheduler, EventRecorder, dummy_job
+from support import DummyScheduler, EventRecorder, dummy_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FAR = datetime(2099, 8, 8, tzinfo=BERLIN)

@@ -19,8 +19,9 @@ from quartzite.events import EVENT_JOB_EXECUTED, EVENT_SCHEDULER_SHUTDOWN  # noq
 from quartzite.executors.gevent import GeventExecutor  # noqa: E402
 from quartzite.schedulers.base import STATE_STOPPED  # noqa: E402
 from quartzite.schedulers.gevent import GeventScheduler  # noqa: E402
+from support import EventRecorder  # noqa: E402
 
-from ._live import Events, Harness, LiveSchedulerTests  # noqa: E402
+from ._live import Harness, LiveSchedulerTests  # noqa: E402
 
 pytestmark = pytest.mark.live
 
@@ -57,17 +58,14 @@ def test_start_returns_the_greenlet_and_shutdown_joins_it(harness: GeventHarness
     scheduler = GeventScheduler()
     greenlet = scheduler.start()
     assert isinstance(greenlet, gevent.Greenlet)
-    assert scheduler._greenlet is greenlet
     assert not greenlet.dead
     scheduler.shutdown()
     assert greenlet.dead
-    assert scheduler._greenlet is None
 
 
 def test_gevent_locks_and_executor() -> None:
     scheduler = GeventScheduler()
     assert isinstance(scheduler._create_lock(), gevent.lock.RLock)
-    assert isinstance(scheduler._executors_lock, gevent.lock.RLock)
     scheduler.start()
     try:
         assert isinstance(scheduler._lookup_executor("default"), GeventExecutor)
@@ -77,7 +75,7 @@ def test_gevent_locks_and_executor() -> None:
 
 def test_jobs_run_in_greenlets_of_their_own(harness: GeventHarness) -> None:
     scheduler = GeventScheduler(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     greenlets: list[Any] = []
 
@@ -100,7 +98,7 @@ def test_shutdown_from_inside_the_scheduler(harness: GeventHarness, where: str) 
     """A job (its own greenlet) or a listener (the scheduler's greenlet) may shut the
     scheduler down without waiting for itself."""
     scheduler = GeventScheduler(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     if where == "job":
         scheduler.add_job(scheduler.shutdown, id="stopper")
@@ -108,8 +106,7 @@ def test_shutdown_from_inside_the_scheduler(harness: GeventHarness, where: str) 
         scheduler.add_job(lambda: None, id="trigger")
         scheduler.add_listener(lambda event: scheduler.shutdown(), EVENT_JOB_EXECUTED)
 
-    scheduler.start()
+    greenlet = scheduler.start()
     assert harness.wait_until(lambda: scheduler.state == STATE_STOPPED)
     assert harness.wait_until(lambda: events.of(EVENT_SCHEDULER_SHUTDOWN))
-    gevent.sleep(0.1)
-    assert scheduler._greenlet is None
+    assert harness.wait_until(lambda: greenlet.dead)

@@ -27,8 +27,7 @@ from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
 from quartzite.util import undefined
-
-from .support import DummyScheduler, EventRecorder, RecordingExecutor, dummy_job, no_args_job
+from support import DummyScheduler, EventRecorder, RecordingExecutor, dummy_job, no_args_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2021, 6, 1, 12, 0, tzinfo=BERLIN)  # the fake clock's start (tests/conftest.py)

@@ -26,8 +26,7 @@ from quartzite.executors.base import BaseExecutor
 from quartzite.job import Job
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.schedulers.base import STATE_PAUSED
-
-from .support import DummyScheduler, EventRecorder
+from support import DummyScheduler, EventRecorder
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt_timezone.utc

@@ -17,8 +17,9 @@ qt = pytest.importorskip("quartzite.schedulers.qt")
 from quartzite.events import EVENT_JOB_EXECUTED  # noqa: E402
 from quartzite.executors.pool import ThreadPoolExecutor  # noqa: E402
 from quartzite.schedulers.qt import QtScheduler  # noqa: E402
+from support import EventRecorder  # noqa: E402
 
-from ._live import Calls, Events, Harness, LiveSchedulerTests, utcnow  # noqa: E402
+from ._live import Calls, Harness, LiveSchedulerTests, utcnow  # noqa: E402
 
 pytestmark = pytest.mark.live
 
@@ -69,7 +70,7 @@ def test_binding_preference() -> None:
 def test_wakeup_from_another_thread(harness: QtHarness) -> None:
     """Jobs added from a worker thread wake the scheduler in the Qt thread at once."""
     scheduler = QtScheduler(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
     calls = Calls(scheduler)
@@ -99,48 +100,68 @@ def test_wakeup_from_another_thread(harness: QtHarness) -> None:
     scheduler.shutdown()
 
 
-def test_timer_follows_the_next_run_time(harness: QtHarness) -> None:
+@pytest.fixture
+def timers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The QTimers the scheduler creates from now on: the module's ``QTimer`` is swapped for a
+    subclass that notes each instance (the timer is the observable side of a Qt scheduler)."""
+    created: list[Any] = []
+
+    class NotedTimer(qt.QTimer):  # type: ignore[misc, name-defined]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            created.append(self)
+
+    monkeypatch.setattr(qt, "QTimer", NotedTimer)
+    return created
+
+
+def test_timer_follows_the_next_run_time(harness: QtHarness, timers: list[Any]) -> None:
     scheduler = QtScheduler(timezone="UTC")
     scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
     scheduler.start()
+    (timer,) = timers  # the scheduler's one long-lived timer
     harness.pump(0.2)
-    assert scheduler._timer.isActive()
-    assert 3_590_000 <= scheduler._timer.interval() <= 3_600_000
+    assert timer.isActive()
+    assert 3_590_000 <= timer.interval() <= 3_600_000
 
     # beyond the range of a Qt timer (about 24.8 days): capped
     scheduler.remove_all_jobs()
     scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(days=3650))
     harness.pump(0.2)
-    assert scheduler._timer.interval() == 2147483647
+    assert timer.interval() == 2147483647
 
     # no jobs: no timer
     scheduler.remove_all_jobs()
     scheduler.wakeup()
     harness.pump(0.2)
-    assert not scheduler._timer.isActive()
+    assert not timer.isActive()
     assert scheduler._process_jobs() is None
     scheduler.shutdown()
 
 
-def test_shutdown_from_another_thread_stops_the_timer(harness: QtHarness) -> None:
+def test_shutdown_from_another_thread_stops_the_timer(
+    harness: QtHarness, timers: list[Any]
+) -> None:
     scheduler = QtScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(2)})
     scheduler.add_job(lambda: None, "interval", hours=1)
     scheduler.start()
+    (timer,) = timers  # the scheduler's one long-lived timer
     harness.pump(0.2)
-    assert scheduler._timer.isActive()
+    assert timer.isActive()
     worker = threading.Thread(target=scheduler.shutdown)
     worker.start()
     worker.join()
-    assert harness.wait_until(lambda: not scheduler._timer.isActive())
+    assert harness.wait_until(lambda: not timer.isActive())
     assert not scheduler.running
 
 
-def test_each_wakeup_gets_its_own_processing_pass(harness: QtHarness) -> None:
+def test_each_wakeup_gets_its_own_processing_pass(harness: QtHarness, timers: list[Any]) -> None:
     """A wake-up does not cancel one that is still pending (as in APScheduler): two wake-ups
     before the event loop runs give two rounds of job processing, one right after the other."""
     scheduler = QtScheduler(timezone="UTC")
     scheduler.add_job(lambda: None, "date", run_date=utcnow() + timedelta(hours=1))
     scheduler.start()
+    (timer,) = timers  # the scheduler's one long-lived timer
     harness.pump(0.2)
     calls = Calls(scheduler)
     scheduler.wakeup()
@@ -148,6 +169,6 @@ def test_each_wakeup_gets_its_own_processing_pass(harness: QtHarness) -> None:
     qt.QCoreApplication.processEvents()
     assert len(calls) == 2
     # the regular timer still follows the next run time
-    assert scheduler._timer.isActive()
-    assert 3_590_000 <= scheduler._timer.interval() <= 3_600_000
+    assert timer.isActive()
+    assert 3_590_000 <= timer.interval() <= 3_600_000
     scheduler.shutdown()

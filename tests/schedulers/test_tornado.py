@@ -17,8 +17,9 @@ from quartzite.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from quartzite.executors.tornado import TornadoExecutor
 from quartzite.schedulers import SchedulerNotRunningError
 from quartzite.schedulers.tornado import TornadoScheduler, run_in_ioloop
+from support import EventRecorder
 
-from ._live import PROMPT, Events, LiveSchedulerTests, LoopThreadHarness
+from ._live import PROMPT, LiveSchedulerTests, LoopThreadHarness
 
 pytestmark = pytest.mark.live
 
@@ -73,18 +74,23 @@ class TestLive(LiveSchedulerTests):
 
 
 def test_default_io_loop_is_the_current_one(harness: TornadoHarness) -> None:
-    scheduler = harness.call(TornadoScheduler)
-    assert scheduler._ioloop is harness.ioloop
+    scheduler = harness.call(TornadoScheduler)  # made on the loop's thread, no io_loop given
+    threads: list[threading.Thread] = []
+
+    async def record_thread() -> None:
+        threads.append(threading.current_thread())
+
+    scheduler.add_job(record_thread)
     harness.start(scheduler)
-    executor = scheduler._lookup_executor("default")
-    assert isinstance(executor, TornadoExecutor)
-    assert executor._ioloop is harness.ioloop
+    assert isinstance(scheduler._lookup_executor("default"), TornadoExecutor)
+    assert harness.wait_until(lambda: threads)
     harness.shutdown(scheduler)
+    assert threads == [harness.thread]  # the coroutine ran on that loop
 
 
 def test_coroutine_jobs_run_on_the_io_loop(harness: TornadoHarness) -> None:
     scheduler = harness.create(timezone="UTC")
-    events = Events()
+    events = EventRecorder()
     scheduler.add_listener(events)
     where: dict[str, Any] = {}
 

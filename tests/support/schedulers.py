@@ -1,10 +1,9 @@
-"""Helpers for the scheduler tests: a minimal concrete scheduler, recording components."""
+"""The smallest concrete scheduler, and components that note how the scheduler drives them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from quartzite.events import SchedulerEvent
 from quartzite.executors.base import BaseExecutor
 from quartzite.executors.debug import DebugExecutor
 from quartzite.jobstores.memory import MemoryJobStore
@@ -12,14 +11,25 @@ from quartzite.schedulers.base import BaseScheduler
 
 
 class DummyScheduler(BaseScheduler):
-    """``BaseScheduler`` with the two abstract methods filled in.
+    """``BaseScheduler`` with its two abstract methods filled in, for tests that drive it by hand.
 
-    ``wakeup()`` only counts its calls (tests run ``_process_jobs()`` themselves, on the fake
-    clock), and the default executor is a :class:`DebugExecutor`, which runs jobs synchronously.
+    It never sleeps and has no thread: tests call ``_process_jobs()`` themselves, on the fake
+    clock. ``wakeup()`` only counts its calls in ``wakeups`` (a change that should wake the
+    scheduler shows up as a larger count).
+
+    :param default_executor: builds the executor used when no ``"default"`` one is configured;
+        by default a :class:`DebugExecutor`, which runs jobs synchronously in the caller; pass
+        ``None`` to keep the base class's choice (a thread pool)
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        default_executor: Callable[[], BaseExecutor] | None = DebugExecutor,
+        **kwargs: Any,
+    ) -> None:
         self.wakeups = 0
+        self.default_executor_factory = default_executor
         super().__init__(*args, **kwargs)
 
     def shutdown(self, wait: bool = True) -> None:
@@ -29,7 +39,9 @@ class DummyScheduler(BaseScheduler):
         self.wakeups += 1
 
     def _create_default_executor(self) -> BaseExecutor:
-        return DebugExecutor()
+        if self.default_executor_factory is None:
+            return super()._create_default_executor()
+        return self.default_executor_factory()
 
 
 class RecordingExecutor(DebugExecutor):
@@ -62,29 +74,3 @@ class RecordingJobStore(MemoryJobStore):
     def shutdown(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append(("jobstore.shutdown", args, kwargs))
         super().shutdown(*args, **kwargs)
-
-
-class EventRecorder:
-    """A listener that keeps every event it gets."""
-
-    def __init__(self) -> None:
-        self.events: list[SchedulerEvent] = []
-
-    def __call__(self, event: SchedulerEvent) -> None:
-        self.events.append(event)
-
-    @property
-    def codes(self) -> list[int]:
-        return [event.code for event in self.events]
-
-    def clear(self) -> None:
-        del self.events[:]
-
-
-def dummy_job(*args: Any, **kwargs: Any) -> Any:
-    """A job function that accepts anything and returns its arguments."""
-    return args, kwargs
-
-
-def no_args_job() -> str:
-    return "done"
