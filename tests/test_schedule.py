@@ -196,6 +196,25 @@ class TestCatchUpBound:
         assert trigger.calls <= MAX_CATCH_UP + 10
         assert elapsed < 5  # generous: the unbounded walk takes seconds and 600k datetimes
 
+    def test_an_expensive_trigger_is_enumerated_for_a_bounded_time_not_limit_calls(
+        self,
+    ) -> None:
+        """Each call sleeps 10 ms: a thousand calls would hold the round for ten seconds, so
+        the enumeration stops on its time budget and skips ahead instead."""
+
+        class SlowTrigger(CountingTrigger):
+            def get_next_fire_time(self, previous_fire_time: Any, now: datetime) -> Any:
+                time.sleep(0.01)
+                return super().get_next_fire_time(previous_fire_time, now)
+
+        start = NOW - timedelta(days=1)
+        trigger = SlowTrigger(IntervalTrigger(seconds=1, start_date=start))
+        job = make_job(trigger, start, coalesce=True, misfire_grace_time=1)
+        result = due_runs(job, NOW)
+        assert result.run_times == [NOW]
+        assert result.next_run_time == NOW + timedelta(seconds=1)
+        assert trigger.calls < MAX_CATCH_UP // 4
+
     def test_a_non_coalescing_job_keeps_every_run_within_its_grace(self) -> None:
         start = NOW - timedelta(days=2)
         trigger = CountingTrigger(IntervalTrigger(seconds=1, start_date=start))

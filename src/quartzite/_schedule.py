@@ -17,7 +17,9 @@ is not an aware datetime would make the walk spin for ever, so it raises
 
 The walk is bounded. A scheduler that was down for a week, holding a job with a one-second
 interval, would otherwise build 600,000 datetimes in one round. After ``limit`` due run times
-(:data:`MAX_CATCH_UP` by default) the walk stops enumerating and skips ahead:
+(:data:`MAX_CATCH_UP` by default), or once the enumeration has taken
+:data:`_ENUMERATION_BUDGET` of wall-clock time (only an expensive trigger gets there), the walk
+stops enumerating and skips ahead:
 
 1. The instants enumerated so far give the trigger's mean spacing.
 2. Starting from a window of a few dozen spacings before ``now``, and doubling it, we ask the
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,6 +75,13 @@ __all__ = (
 #: that was merely delayed for seconds or minutes accumulates, so normal catch-up (and the
 #: missed-run events the executors report for it) is unchanged.
 MAX_CATCH_UP = 1000
+
+#: Wall-clock budget, in seconds, of the enumeration. Built-in triggers answer in microseconds,
+#: so a thousand run times take a millisecond or two and this never matters for them; but one
+#: call of an expensive trigger (an AndTrigger whose parts rarely agree searches for tens of
+#: milliseconds) times ``limit`` would hold the round for tens of seconds. Past the budget the
+#: walk skips ahead as if ``limit`` were reached.
+_ENUMERATION_BUDGET = 0.25
 
 #: Step budget of the short walk after a skip ahead. The window it starts from spans about two
 #: mean spacings, so a regular trigger needs two or three steps; the budget only bounds
@@ -170,8 +180,9 @@ def run_times_until(
     now_ts = now.timestamp()
     run_times: list[datetime] = []
     current, current_ts = first, first.timestamp()
+    deadline = monotonic() + _ENUMERATION_BUDGET
     while current_ts <= now_ts:
-        if len(run_times) == limit:
+        if len(run_times) == limit or (run_times and monotonic() > deadline):
             walk = _Walk(trigger, now, now_ts, job_id)
             return walk.skip_ahead(run_times, current, misfire_grace_time)
         run_times.append(current)
