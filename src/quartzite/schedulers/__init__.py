@@ -1,5 +1,7 @@
 """The scheduler variants (one module each) and the two errors about a scheduler's state."""
 
+__all__ = ("SchedulerAlreadyRunningError", "SchedulerNotRunningError")
+
 
 class SchedulerAlreadyRunningError(Exception):
     """``start()`` or ``configure()`` was called on a scheduler that is running or paused."""

@@ -10,11 +10,26 @@ from typing import Any, Callable
 
 from ..util import astimezone, convert_to_datetime, datetime_utc_add
 
-__all__ = ("BaseTrigger",)
+# Besides the base class, the checks the built-in triggers share: third-party triggers may use
+# them to refuse bad arguments and damaged state the same way.
+__all__ = (
+    "BaseTrigger",
+    "check_date_order",
+    "check_jitter",
+    "check_state_datetime",
+    "check_state_jitter",
+    "check_state_timezone",
+    "check_state_version",
+    "convert_date_argument",
+    "resolve_timezone",
+    "state_error",
+    "zone_argument",
+)
 
 
 class BaseTrigger(metaclass=ABCMeta):
-    """Abstract base class that defines the interface that every trigger must implement.
+    """What every trigger is: arithmetic that, given the previous fire time and ``now``, names
+    the next fire time (or ``None`` once the schedule is over).
 
     A trigger never reads the clock: the scheduler passes ``now`` in.
     """
