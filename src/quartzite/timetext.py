@@ -6,14 +6,14 @@ command line reads them). The forms follow ISO 8601, with one addition borrowed 
 zone key in brackets after an aware value, so that the value comes back in its own zone and not
 only at its own offset.
 
-=================  ==============================================  ==========================
-value              text                                            notes
-=================  ==============================================  ==========================
-time zone          ``UTC``, ``Europe/Berlin``, ``UTC+05:30 IST``    fixed offsets keep a name
-datetime           ``2024-03-10T08:00:00-04:00[America/New_York]``  the offset pins the fold
-time of day        ``03:00:08[Europe/Berlin]``                      naive: ``03:00:08``
-duration           ``PT1H30M``, ``P1DT0.5S``, ``-PT5S``             days, hours, minutes, secs
-=================  ==============================================  ==========================
+=================  ================================================  ==========================
+value              text                                              notes
+=================  ================================================  ==========================
+time zone          ``UTC``, ``Europe/Berlin``, ``UTC+05:30 IST``     fixed offsets keep a name
+datetime           ``2024-03-10T08:00:00-04:00[America/New_York]``   the offset pins the fold
+time of day        ``03:00:08[Europe/Berlin]``                       naive: ``03:00:08``
+duration           ``PT1H30M``, ``P1DT0.5S``, ``-PT5S``              days, hours, minutes, secs
+=================  ================================================  ==========================
 
 Every parser raises ``TypeError`` for a value that is not text, ``ValueError`` for text that is
 not in the expected form, and ``LookupError`` for a zone key this machine does not know.
