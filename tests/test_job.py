@@ -7,6 +7,7 @@ import pickle
 import re
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from types import MappingProxyType
@@ -168,24 +169,38 @@ class TestConstruction:
     def test_validation_happens_at_construction(
         self, scheduler: DummyScheduler, trigger: DateTrigger
     ) -> None:
-        with pytest.raises(
-            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        with refused(
+            ValueError,
+            "The following arguments have not been supplied: value",
+            "job function: needs_one_arg",
         ):
             Job(scheduler, func=needs_one_arg, args=(), kwargs={}, trigger=trigger)
 
 
+@contextmanager
+def refused(error: type[Exception], message: str, detail: str) -> Iterator[None]:
+    """Expect ``error`` with the contract's ``message`` word for word and ``detail`` as its note.
+
+    (Code written for APScheduler compares these messages exactly, so what we add is a note.)
+    """
+    with pytest.raises(error) as exc:
+        yield
+    assert str(exc.value) == message
+    assert getattr(exc.value, "__notes__", []) == [detail]
+
+
 class TestModifyValidation:
     def test_id_must_be_string(self, scheduler: DummyScheduler) -> None:
-        with pytest.raises(TypeError, match=r"^id must be a nonempty string, got int: 3$"):
+        with refused(TypeError, "id must be a nonempty string", "got int: 3"):
             create_job(scheduler, id=3)
 
     @pytest.mark.parametrize("new_id", ["otherid", "testid"])
     def test_id_cannot_change(self, job: Job, new_id: str) -> None:
-        expected = (
-            "The job ID may not be changed (the job's id is 'testid', the new id "
-            f"'{new_id}'): add a new job with that id and remove this one instead"
+        detail = (
+            f"the job's id is 'testid', the new id '{new_id}': add a new job with that id and "
+            "remove this one instead"
         )
-        with pytest.raises(ValueError, match=rf"^{re.escape(expected)}$"):
+        with refused(ValueError, "The job ID may not be changed", detail):
             job._modify(id=new_id)
         assert job.id == "testid"
 
@@ -195,11 +210,12 @@ class TestModifyValidation:
         assert job.func_ref == f"{__name__}:DummyClass.classmeth"
 
     def test_a_func_string_without_a_colon_is_refused_showing_the_value(self, job: Job) -> None:
-        with pytest.raises(ValueError) as exc:
+        with refused(
+            ValueError,
+            "Invalid reference",
+            "func is 'not a reference' (expected 'package.module:function')",
+        ):
             job._modify(func="not a reference")
-        assert str(exc.value) == (
-            "Invalid reference for func: 'not a reference' (expected 'package.module:function')"
-        )
 
     def test_func_bad_reference(self, job: Job) -> None:
         with pytest.raises(LookupError, match=r"could not import module$"):
@@ -225,11 +241,11 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("func", [None, 5, b"module:func"])
     def test_func_not_callable(self, job: Job, func: object) -> None:
-        expected = (
-            f"func must be a callable or a textual reference to one, got {type(func).__name__}: "
-            f"{func!r} (a reference looks like 'package.module:function')"
+        detail = (
+            f"got {type(func).__name__}: {func!r} (a reference looks like "
+            "'package.module:function')"
         )
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        with refused(TypeError, "func must be a callable or a textual reference to one", detail):
             job._modify(func=func)
 
     def test_default_name_from_callable(self, scheduler: DummyScheduler) -> None:
@@ -245,14 +261,14 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("args", ["abc", 5, None])
     def test_args_must_be_non_string_iterable(self, job: Job, args: object) -> None:
-        expected = f"args must be a non-string iterable, got {type(args).__name__}: {args!r}"
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        detail = f"got {type(args).__name__}: {args!r}"
+        with refused(TypeError, "args must be a non-string iterable", detail):
             job._modify(args=args)
 
     @pytest.mark.parametrize("kwargs", ["abc", [("a", 1)], 5, None])
     def test_kwargs_must_be_mapping(self, job: Job, kwargs: object) -> None:
-        expected = f"kwargs must be a dict-like object, got {type(kwargs).__name__}: {kwargs!r}"
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        detail = f"got {type(kwargs).__name__}: {kwargs!r}"
+        with refused(TypeError, "kwargs must be a dict-like object", detail):
             job._modify(kwargs=kwargs)
 
     def test_kwargs_any_mapping(self, scheduler: DummyScheduler) -> None:
@@ -266,32 +282,36 @@ class TestModifyValidation:
 
     def test_args_checked_against_existing_func(self, scheduler: DummyScheduler) -> None:
         job = create_job(scheduler, func=needs_one_arg, args=[1])
-        with pytest.raises(
-            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        with refused(
+            ValueError,
+            "The following arguments have not been supplied: value",
+            "job function: needs_one_arg",
         ):
             job._modify(args=[])
         job._modify(args=[], kwargs={"value": 2})
         assert (job.args, job.kwargs) == ([], {"value": 2})
 
     def test_func_checked_against_existing_args(self, job: Job) -> None:
-        with pytest.raises(
-            ValueError, match=r"have not been supplied: value \(job function: needs_one_arg\)$"
+        with refused(
+            ValueError,
+            "The following arguments have not been supplied: value",
+            "job function: needs_one_arg",
         ):
             job._modify(func=needs_one_arg)
         assert job.func is dummyfunc
 
     def test_check_callable_args_errors(self, scheduler: DummyScheduler) -> None:
-        with pytest.raises(ValueError) as exc:
+        with refused(
+            ValueError,
+            "The target callable does not accept the following keyword arguments: c",
+            "job function: add",
+        ):
             create_job(scheduler, func=add, args=[1], kwargs={"c": 1})
-        assert str(exc.value) == (
-            "The target callable does not accept the following keyword arguments: c "
-            "(job function: add)"
-        )
 
     @pytest.mark.parametrize("name", ["", None, 5, b"name"])
     def test_name_must_be_nonempty_string(self, job: Job, name: object) -> None:
-        expected = f"name must be a nonempty string, got {type(name).__name__}: {name!r}"
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        detail = f"got {type(name).__name__}: {name!r}"
+        with refused(TypeError, "name must be a nonempty string", detail):
             job._modify(name=name)
 
     @pytest.mark.parametrize("value", [None, 1, 3600])
@@ -301,11 +321,12 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [0, -1, 1.5, "5"])
     def test_misfire_grace_time_invalid(self, job: Job, value: object) -> None:
-        expected = (
-            "misfire_grace_time must be either None or a positive integer, got "
-            f"{type(value).__name__}: {value!r} (seconds a run may start late; None: no limit)"
+        detail = (
+            f"got {type(value).__name__}: {value!r} (seconds a run may start late; None: no limit)"
         )
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        with refused(
+            TypeError, "misfire_grace_time must be either None or a positive integer", detail
+        ):
             job._modify(misfire_grace_time=value)
 
     @pytest.mark.parametrize(
@@ -317,10 +338,8 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [0, -1, None, "1", 1.0])
     def test_max_instances_invalid(self, job: Job, value: object) -> None:
-        expected = (
-            f"max_instances must be a positive integer, got {type(value).__name__}: {value!r}"
-        )
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        detail = f"got {type(value).__name__}: {value!r}"
+        with refused(TypeError, "max_instances must be a positive integer", detail):
             job._modify(max_instances=value)
 
     def test_max_instances_valid(self, job: Job) -> None:
@@ -329,11 +348,11 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize(("value", "typename"), [("date", "str"), (None, "NoneType")])
     def test_trigger_must_be_trigger(self, job: Job, value: object, typename: str) -> None:
-        with pytest.raises(
-            TypeError,
-            match=rf"^Expected a trigger instance, got {typename} instead: "
-            rf"{re.escape(repr(value))} ",
-        ):
+        detail = (
+            f"got {value!r}: build one from quartzite.triggers, or pass an alias such as "
+            "'interval' to add_job"
+        )
+        with refused(TypeError, f"Expected a trigger instance, got {typename} instead", detail):
             job._modify(trigger=value)
 
     def test_trigger_subclass_accepted(self, job: Job) -> None:
@@ -349,11 +368,8 @@ class TestModifyValidation:
 
     @pytest.mark.parametrize("value", [None, 1])
     def test_executor_must_be_string(self, job: Job, value: object) -> None:
-        expected = (
-            f"executor must be a string, got {type(value).__name__}: {value!r} "
-            "(the executor's alias)"
-        )
-        with pytest.raises(TypeError, match=rf"^{re.escape(expected)}$"):
+        detail = f"got {type(value).__name__}: {value!r} (the executor's alias)"
+        with refused(TypeError, "executor must be a string", detail):
             job._modify(executor=value)
 
     def test_next_run_time_aware(self, job: Job) -> None:
@@ -397,7 +413,7 @@ class TestModifyValidation:
         assert job.name == "dummyname"
 
     def test_all_or_nothing(self, job: Job) -> None:
-        with pytest.raises(TypeError, match=r"^executor must be a string, got int: 5 "):
+        with pytest.raises(TypeError, match=r"^executor must be a string\ngot int: 5 "):
             job._modify(
                 name="changed",
                 func=add,
@@ -416,7 +432,7 @@ class TestModifyValidation:
         assert job.executor == "default"
 
     def test_all_or_nothing_next_run_time(self, job: Job) -> None:
-        with pytest.raises(ValueError, match=r"^Invalid date string for next_run_time: 'tomorrow'"):
+        with pytest.raises(ValueError, match=r"^Invalid date string\nnext_run_time is 'tomorrow'"):
             job._modify(name="changed", next_run_time="tomorrow")
         assert job.name == "dummyname"
         assert job.next_run_time is None

@@ -339,8 +339,13 @@ class TestEntryPointFallback:
     def test_scheduler_unknown_alias(self) -> None:
         scheduler = DummyScheduler(timezone="UTC")
         # The contract's sentence comes first, word for word; the known names follow.
-        with pytest.raises(LookupError, match=r'^No trigger by the name "nope" was found \('):
+        # Through the contract's internal name, the contract's sentence alone (code written for
+        # APScheduler compares it); through add_job, the known names follow it.
+        with pytest.raises(LookupError) as exc:
             scheduler._create_trigger("nope", {})
+        assert str(exc.value) == 'No trigger by the name "nope" was found'
+        with pytest.raises(LookupError, match=r'^No trigger by the name "nope" was found \('):
+            scheduler.add_job(print, "nope")
         with pytest.raises(LookupError, match=r'^No executor by the name "nope" was found \('):
             scheduler.add_executor("nope")
         with pytest.raises(LookupError, match=r'^No jobstore by the name "nope" was found \('):

@@ -17,6 +17,7 @@ from datetime import datetime
 from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable
 
+from ._detail import with_detail
 from .triggers.base import BaseTrigger
 from .util import (
     check_callable_args,
@@ -67,15 +68,15 @@ def _is_positive_int(value: Any) -> bool:
 def _check_name(value: Any) -> str:
     if isinstance(value, str) and value:
         return value
-    raise TypeError(f"name must be a nonempty string, got {_shown(value)}")
+    raise with_detail(TypeError("name must be a nonempty string"), f"got {_shown(value)}")
 
 
 def _check_misfire_grace_time(value: Any) -> int | None:
     if value is None or _is_positive_int(value):
         return value
-    raise TypeError(
-        "misfire_grace_time must be either None or a positive integer, got "
-        f"{_shown(value)} (seconds a run may start late; None: no limit)"
+    raise with_detail(
+        TypeError("misfire_grace_time must be either None or a positive integer"),
+        f"got {_shown(value)} (seconds a run may start late; None: no limit)",
     )
 
 
@@ -87,22 +88,25 @@ def _check_coalesce(value: Any) -> bool:
 def _check_max_instances(value: Any) -> int:
     if _is_positive_int(value):
         return value
-    raise TypeError(f"max_instances must be a positive integer, got {_shown(value)}")
+    raise with_detail(TypeError("max_instances must be a positive integer"), f"got {_shown(value)}")
 
 
 def _check_trigger(value: Any) -> BaseTrigger:
     if isinstance(value, BaseTrigger):
         return value
-    raise TypeError(
-        f"Expected a trigger instance, got {type(value).__name__} instead: {value!r} (build one "
-        "from quartzite.triggers, or pass an alias such as 'interval' to add_job)"
+    raise with_detail(
+        TypeError(f"Expected a trigger instance, got {type(value).__name__} instead"),
+        f"got {value!r}: build one from quartzite.triggers, or pass an alias such as "
+        "'interval' to add_job",
     )
 
 
 def _check_executor(value: Any) -> str:
     if isinstance(value, str):
         return value
-    raise TypeError(f"executor must be a string, got {_shown(value)} (the executor's alias)")
+    raise with_detail(
+        TypeError("executor must be a string"), f"got {_shown(value)} (the executor's alias)"
+    )
 
 
 # Fields checked on their own, each by one rule returning the value to store.
@@ -120,7 +124,7 @@ def _resolve_func_ref(ref: str) -> Any:
     try:
         return ref_to_obj(ref)
     except ValueError as exc:  # no colon: keep the contract's message, show the value
-        raise ValueError(f"{exc} for func: {ref!r} (expected 'package.module:function')") from None
+        raise with_detail(exc, f"func is {ref!r} (expected 'package.module:function')")
 
 
 def _check_args(args: Any) -> None:
@@ -129,14 +133,14 @@ def _check_args(args: Any) -> None:
     if type(args) in (tuple, list):
         return
     if isinstance(args, str) or not isinstance(args, Iterable):
-        raise TypeError(f"args must be a non-string iterable, got {_shown(args)}")
+        raise with_detail(TypeError("args must be a non-string iterable"), f"got {_shown(args)}")
 
 
 def _check_kwargs(kwargs: Any) -> None:
     if type(kwargs) is dict:
         return
     if isinstance(kwargs, str) or not isinstance(kwargs, Mapping):
-        raise TypeError(f"kwargs must be a dict-like object, got {_shown(kwargs)}")
+        raise with_detail(TypeError("kwargs must be a dict-like object"), f"got {_shown(kwargs)}")
 
 
 class Job:
@@ -303,11 +307,12 @@ class Job:
 
     def _checked_id(self, value: Any) -> str:
         if not isinstance(value, str):
-            raise TypeError(f"id must be a nonempty string, got {_shown(value)}")
+            raise with_detail(TypeError("id must be a nonempty string"), f"got {_shown(value)}")
         if hasattr(self, "id"):
-            raise ValueError(
-                f"The job ID may not be changed (the job's id is {self.id!r}, the new id "
-                f"{value!r}): add a new job with that id and remove this one instead"
+            raise with_detail(
+                ValueError("The job ID may not be changed"),
+                f"the job's id is {self.id!r}, the new id {value!r}: add a new job with that id "
+                "and remove this one instead",
             )
         return value
 
@@ -330,9 +335,9 @@ class Job:
             except ValueError:
                 func_ref = None  # runs fine, but cannot be pickled into a persistent store
         else:
-            raise TypeError(
-                "func must be a callable or a textual reference to one, got "
-                f"{_shown(func)} (a reference looks like 'package.module:function')"
+            raise with_detail(
+                TypeError("func must be a callable or a textual reference to one"),
+                f"got {_shown(func)} (a reference looks like 'package.module:function')",
             )
 
         if changes.get("name") is None and not hasattr(self, "name"):
@@ -342,8 +347,8 @@ class Job:
         try:
             check_callable_args(func, args, kwargs)
         except ValueError as exc:
-            # The contract's message, then which function it is about.
-            raise ValueError(f"{exc} (job function: {get_callable_name(func)})") from None
+            # The contract's message as it is; which function it is about in a note.
+            raise with_detail(exc, f"job function: {get_callable_name(func)}")
         return {"func": func, "func_ref": func_ref, "args": args, "kwargs": kwargs}
 
     # -- pickling ------------------------------------------------------------------------------

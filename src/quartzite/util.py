@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterable, Mapping, overload
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
+from ._detail import with_detail
+
 # The contract (API.md §1) fixes __all__ to APScheduler's 15 names; the other public helpers
 # (datetime_repr, timezone_repr, iscoroutinefunction_partial ...) are importable by name only.
 __all__ = (
@@ -146,10 +148,12 @@ def convert_to_datetime(input: Any, tz: Any, arg_name: str) -> datetime | None:
     elif isinstance(input, str):
         match = _DATE_REGEX.match(input)
         if not match:
-            # "Invalid date string" is the contract's message; the rest is ours.
-            raise ValueError(
-                f"Invalid date string for {arg_name}: {input!r} (expected YYYY-MM-DD, optionally "
-                "followed by HH:MM:SS, a fraction of up to 6 digits, and Z or +HH:MM)"
+            # "Invalid date string" is the contract's message, compared word for word by code
+            # written for APScheduler; what was wrong goes in a note.
+            raise with_detail(
+                ValueError("Invalid date string"),
+                f"{arg_name} is {input!r} (expected YYYY-MM-DD, optionally followed by HH:MM:SS, "
+                "a fraction of up to 6 digits, and Z or +HH:MM)",
             )
         values = match.groupdict()
         tzname = values.pop("timezone")

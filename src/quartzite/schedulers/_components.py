@@ -238,7 +238,19 @@ class ComponentRegistry:
                 f"Expected a trigger instance or string, got {trigger.__class__.__name__} instead"
             )
         trigger_args.setdefault("timezone", self._scheduler.timezone)
-        built: BaseTrigger = self.plugin("trigger", trigger, trigger_args)
+        built: BaseTrigger = self._scheduler._create_plugin_instance(
+            "trigger", trigger, trigger_args
+        )
+        return built
+
+    def trigger_for_job(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
+        """The trigger ``add_job`` / ``reschedule_job`` were given, through the scheduler's
+        ``_create_trigger`` (which keeps the contract's sentence for an unknown alias), naming
+        the known aliases if ``trigger`` is unknown."""
+        try:
+            built: BaseTrigger = self._scheduler._create_trigger(trigger, trigger_args)
+        except UnknownPluginError as exc:
+            raise exc.detailed() from None
         return built
 
     def plugin(self, kind: str, alias: str, options: Any) -> Any:

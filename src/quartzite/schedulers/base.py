@@ -320,7 +320,7 @@ class BaseScheduler(metaclass=ABCMeta):
         options.update(coalesce=coalesce, max_instances=max_instances, next_run_time=next_run_time)
         job = self._jobs.new_job(
             func,
-            self._create_trigger(trigger, trigger_args),
+            self._components.trigger_for_job(trigger, trigger_args),
             args,
             kwargs,
             jobstore,
@@ -398,7 +398,7 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :raises JobLookupError: if there is no such job
         """
-        trigger = self._create_trigger(trigger, trigger_args)
+        trigger = self._components.trigger_for_job(trigger, trigger_args)
         next_run_time = first_run_time(trigger, self._current_time())
         return self.modify_job(job_id, jobstore, trigger=trigger, next_run_time=next_run_time)
 
