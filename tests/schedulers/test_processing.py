@@ -119,6 +119,30 @@ class FailingUpdateStore(MemoryJobStore):
         super().update_job(job)
 
 
+class UnprintableTrigger(RaisingTrigger):
+    """A broken trigger that cannot even describe itself."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this trigger")
+
+
+def test_a_broken_trigger_that_cannot_print_itself_is_still_paused_and_logged(
+    started: DummyScheduler, freeze_time: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = freeze_time.now(started.timezone)
+    healthy = Calls()
+    started.add_job(Calls(), UnprintableTrigger(now), id="broken", name="broken")
+    started.add_job(healthy, "interval", minutes=1, next_run_time=now, id="healthy")
+
+    caplog.set_level(logging.ERROR, "quartzite.scheduler")
+    started._process_jobs()
+
+    assert healthy.count == 1
+    broken = started.get_job("broken")
+    assert broken is not None and broken.next_run_time is None
+    assert any("<unprintable UnprintableTrigger>" in r.message for r in caplog.records)
+
+
 def test_a_broken_trigger_whose_pause_cannot_be_stored_is_logged_and_retried(
     scheduler: DummyScheduler, freeze_time: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -250,7 +250,7 @@ class ProcessingRound:
         logger.error(
             'Trigger %s of job "%s" failed to compute its run times -- pausing the job '
             "(resume it once the trigger is fixed)",
-            job.trigger,
+            _describe(job.trigger),
             job.id,
             exc_info=True,
         )
@@ -263,3 +263,12 @@ class ProcessingRound:
             logger.exception('Error pausing job "%s" in job store %r', job.id, alias)
             return False
         return True
+
+
+def _describe(trigger: object) -> str:
+    """The trigger as text for a log line, even when the broken trigger cannot print itself
+    (a handler that re-raises formatting errors would otherwise abort the round)."""
+    try:
+        return str(trigger)
+    except Exception:
+        return f"<unprintable {type(trigger).__name__}>"

@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from tzlocal import get_localzone
 
-from ...util import UTC, astimezone, convert_to_datetime, datetime_repr, localize
+from ...util import UTC, convert_to_datetime, datetime_repr, localize
 from ..base import (
     BaseTrigger,
     check_jitter,
+    check_state_datetime,
+    check_state_jitter,
+    check_state_timezone,
     check_state_version,
     resolve_timezone,
     state_error,
@@ -444,11 +447,29 @@ class CronTrigger(_PlanSlot):
             self._dst = check_dst(state.get("dst", "shift"))
         except (TypeError, ValueError) as exc:
             raise state_error(type(self), str(exc).partition(": ")[2]) from None
-        self.fields = state["fields"]
-        self.start_date, self.end_date = state["start_date"], state["end_date"]
-        self.timezone = astimezone(state["timezone"])  # type: ignore[assignment]
-        self.jitter = state.get("jitter")
+        # A stored row is checked like the constructor's arguments, so a damaged one is
+        # quarantined by its store instead of failing each round the scheduler runs it.
+        self.fields = self._checked_state_fields(state.get("fields"))
+        self.start_date = check_state_datetime(type(self), state, "start_date", optional=True)
+        self.end_date = check_state_datetime(type(self), state, "end_date", optional=True)
+        self.timezone = check_state_timezone(type(self), state.get("timezone"))
+        self.jitter = check_state_jitter(type(self), state.get("jitter"))
         self._plan = self._last = None
+
+    @classmethod
+    def _checked_state_fields(cls, fields: Any) -> List[BaseField]:
+        """The restored ``fields``: one field object of the right class per name, in order."""
+        names = cls.FIELD_NAMES
+        if not isinstance(fields, list) or len(fields) != len(names):
+            raise state_error(cls, f"fields must be a list of {len(names)} fields, got {fields!r}")
+        for name, field in zip(names, fields):
+            expected = cls.FIELDS_MAP[name]
+            if not isinstance(field, expected) or getattr(field, "name", None) != name:
+                raise state_error(
+                    cls,
+                    f"the {name} field must be a {expected.__name__} named {name!r}, got {field!r}",
+                )
+        return fields
 
     def _field_options(self) -> List[str]:
         # (getattr: a hand-made or damaged state may hold other objects, and the scheduler
@@ -506,12 +527,6 @@ class CronTrigger(_PlanSlot):
         """Rebuild a trigger from :meth:`_json_state` (or from a row of the earlier JSON format,
         whose ``fields`` is a list of ``{"class", "name", "expression", "is_default"}``)."""
         from ...util import obj_to_ref
-        from ..base import (
-            check_state_datetime,
-            check_state_jitter,
-            check_state_timezone,
-            state_error,
-        )
 
         state = dict(check_state_version(state, cls, 2))
         check_state_timezone(cls, state.get("timezone"))
