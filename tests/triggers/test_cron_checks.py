@@ -92,6 +92,46 @@ class TestNeverFiringConstructor:
             CronTrigger(day="last fri", timezone=UTC)
 
 
+class TestCachedSpecifications:
+    """Specifications are parsed and analysed once; the cached path keeps every check."""
+
+    def test_a_repeated_never_firing_specification_warns_every_time(self):
+        for _attempt in range(3):
+            with pytest.warns(UserWarning, match="day 31 never occurs in February"):
+                CronTrigger(day=31, month=2, hour=5, timezone=UTC)
+
+    def test_the_constructor_warns_for_a_specification_from_crontab_cached_first(self):
+        with pytest.raises(ValueError, match="never fires"):
+            CronTrigger.from_crontab("0 0 31 2 *", timezone=UTC)
+        # (the same keyword arguments as from_crontab passed, hence the same cache entry)
+        with pytest.warns(UserWarning, match="day 31 never occurs in February"):
+            CronTrigger(minute="0", hour="0", day="31", month="2", day_of_week="*", timezone=UTC)
+
+    def test_a_bool_is_refused_after_the_equal_int_was_cached(self):
+        CronTrigger(hour=1, timezone=UTC)
+        with pytest.raises(TypeError, match="CronTrigger: hour must be a str"):
+            CronTrigger(hour=True, timezone=UTC)
+
+    def test_a_repeated_crontab_line_builds_equal_independent_triggers(self):
+        line = "0 9 L,15W * *"
+        first = CronTrigger.from_crontab(line, timezone=UTC)
+        second = CronTrigger.from_crontab(line, timezone=UTC)
+        text = "cron[month='*', day='last,15W', day_of_week='*', hour='9', minute='0']"
+        assert str(first) == str(second) == text
+        first.fields[2].expressions.clear()  # (each trigger has its own lists)
+        assert str(second) == text
+        third = CronTrigger.from_crontab(line, timezone=UTC)
+        assert str(third) == text
+
+    def test_restricted_weekdays_alone_do_not_warn_but_with_a_week_are_analysed(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            CronTrigger(day_of_week="sun", month=2, timezone=UTC)
+            CronTrigger(day_of_week="mon-fri", year="2030-2040", hour=9, timezone=UTC)
+        with pytest.warns(UserWarning, match="no date matches all of"):
+            CronTrigger(month=6, week=1, day_of_week="mon", timezone=UTC)
+
+
 class TestBadArguments:
     @pytest.mark.parametrize("expr", [None, 5, b"* * * * *", ["*"] * 5])
     def test_from_crontab_wants_a_str(self, expr):
@@ -163,3 +203,49 @@ def test_any_expression_searches_briefly(data, zone, start, dst):
         assert following is None or following.timestamp() > fire_time.timestamp()
         fire_time = following
     assert time.process_time() - began < 2  # (generous: usually well under a millisecond)
+
+
+# --- the shift rule's look back before the start ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start_utc, expected",
+    [
+        # Berlin jumps from 02:00 to 03:00 at 01:00 UTC: 02:00, 02:15, 02:30 and 02:45 do not
+        # exist that day, and fire at 03:00, 03:15, 03:30 and 03:45 (01:00-01:45 UTC)
+        (datetime(2024, 3, 31, 1, 0, 0, tzinfo=UTC), datetime(2024, 3, 31, 1, 0, tzinfo=UTC)),
+        (datetime(2024, 3, 31, 1, 10, 0, tzinfo=UTC), datetime(2024, 3, 31, 1, 15, tzinfo=UTC)),
+        (datetime(2024, 3, 31, 1, 45, 0, tzinfo=UTC), datetime(2024, 3, 31, 1, 45, tzinfo=UTC)),
+        (datetime(2024, 3, 31, 1, 45, 1, tzinfo=UTC), datetime(2024, 4, 1, 0, 0, tzinfo=UTC)),
+        (datetime(2024, 7, 1, 12, 0, 0, tzinfo=UTC), datetime(2024, 7, 2, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_shifted_times_fire_after_a_start_just_past_the_gap(start_utc, expected):
+    trigger = CronTrigger(hour=2, minute="*/15", timezone=ZoneInfo("Europe/Berlin"))
+    assert trigger.get_next_fire_time(None, start_utc) == expected
+
+
+def test_a_long_chain_keeps_the_shifted_times_after_a_real_one_inside_the_gap_hour():
+    # Lord Howe Island moves from 02:00 to 02:30 on 6 October 2024. The chain starts a month
+    # before, so the searches have long met no skipped wall time (and need not look back) when
+    # the real 02:40 fires between the stand-ins for 02:00 and 02:20.
+    zone = ZoneInfo("Australia/Lord_Howe")
+    trigger = CronTrigger(hour=2, minute="*/20", timezone=zone)
+    fire_times = []
+    previous = None
+    now = datetime(2024, 9, 1, tzinfo=zone)
+    while previous is None or previous < datetime(2024, 10, 8, tzinfo=zone):
+        previous = trigger.get_next_fire_time(previous, previous or now)
+        fire_times.append(previous)
+    around = [f"{t:%d %H:%M%z}" for t in fire_times if 5 <= t.day <= 7 and t.month == 10]
+    assert around == [
+        "05 02:00+1030",
+        "05 02:20+1030",
+        "05 02:40+1030",
+        "06 02:30+1100",  # 02:00, shifted by the 30 minute gap
+        "06 02:40+1100",
+        "06 02:50+1100",  # 02:20, shifted
+        "07 02:00+1100",
+        "07 02:20+1100",
+        "07 02:40+1100",
+    ]

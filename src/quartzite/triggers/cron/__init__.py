@@ -6,7 +6,7 @@ import threading
 import warnings
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Dict, List, Tuple, Union
-from zoneinfo import ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal import get_localzone
 
@@ -32,6 +32,8 @@ from ._crontab import parse_crontab
 from ._search import GAP_END, GAP_SHIFT, GAP_SKIP, build_plan, find_next
 from .expressions import AllExpression
 from .fields import (
+    _PARSE_CACHE,
+    _PARSE_CACHE_SIZE,
     DEFAULT_VALUES,
     BaseField,
     DayOfMonthField,
@@ -48,20 +50,36 @@ _MAX_YEAR = 9999
 
 FieldValue = Union[int, str, None]
 
+
 # Set while from_crontab builds a trigger: it refuses a line that never fires itself, after
 # adjusting the fields, so the constructor must not warn first (per thread: triggers are built
 # concurrently).
-_BUILDING_FROM_CRONTAB = threading.local()
+class _CrontabBuild(threading.local):
+    # (a class attribute: every thread reads False until it sets its own value, without the cost
+    # of a getattr default)
+    active = False
+
+
+_BUILDING_FROM_CRONTAB = _CrontabBuild()
 
 _FIELD_ARGUMENTS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 _BUILTIN_FIELDS = frozenset((BaseField, MonthField, DayOfMonthField, WeekField, DayOfWeekField))
 # Parsed fields by (trigger class, field arguments, their types): applications tend to create
 # many triggers from the same few specifications, and parsing is the bulk of the construction.
-_FIELD_SPECS: Dict[Any, Tuple[Tuple[type, str, Tuple[Any, ...], bool], ...]] = {}
-# Why the fields of a cached specification never fire (see fields_never_fire), by the same key.
-_FIELD_NEVER: Dict[Any, Union[str, None]] = {}
-# The same, for the lines given to from_crontab, by (class, line, standard_weekdays).
+# Each entry is [the fields' (class, name, expressions, is_default), why they never fire (None
+# if they can fire; _UNKNOWN until the constructor computes it)].
+_FIELD_SPECS: Dict[Any, List[Any]] = {}
+_UNKNOWN: Any = object()
+# Why a line given to from_crontab never fires (None: it fires), by (class, line,
+# standard_weekdays).
 _CRONTAB_NEVER: Dict[Any, Union[str, None]] = {}
+# The field value types that need no type check.
+_PLAIN_TYPES = frozenset((type(None), str, int))
+# from_crontab keeps what parse_crontab made of a line in the fields' parse cache, by
+# (CronTrigger, one of these, line): (the keyword arguments, with "*" for a day field made of the
+# dialect expressions alone; the day expressions to add; whether they replace the day field).
+# Lines repeat as specifications do.
+_CRONTAB_KEYS = {False: "crontab line", True: "crontab line, standard weekdays"}
 
 
 # find_next's (gap, repeat) arguments for each ``dst`` choice (one entry per DST_CHOICES item).
@@ -185,31 +203,42 @@ class CronTrigger(_PlanSlot):
         *,
         dst: str = "shift",
     ) -> None:
-        self._dst = check_dst(dst)
-        try:
-            self.timezone: tzinfo = resolve_timezone(timezone, start_date, end_date, get_localzone)
-        except ZoneInfoNotFoundError as exc:
-            raise unknown_zone_error(type(self).__name__, timezone, exc) from None
+        # (Fast paths first for the usual argument types: triggers are often built in bulk, and
+        # the full checks build their messages only when something is wrong.)
+        self._dst = dst if type(dst) is str and dst in _DST_RULES else check_dst(dst)
+        if type(timezone) is ZoneInfo:
+            self.timezone: tzinfo = timezone
+        else:
+            try:
+                self.timezone = resolve_timezone(timezone, start_date, end_date, get_localzone)
+            except ZoneInfoNotFoundError as exc:
+                raise unknown_zone_error(type(self).__name__, timezone, exc) from None
 
-        self.start_date = convert_to_datetime(start_date, self.timezone, "start_date")
-        self.end_date = convert_to_datetime(end_date, self.timezone, "end_date")
-        self.jitter = check_jitter(type(self).__name__, jitter)
+        self.start_date = (
+            None
+            if start_date is None
+            else convert_to_datetime(start_date, self.timezone, "start_date")
+        )
+        self.end_date = (
+            None if end_date is None else convert_to_datetime(end_date, self.timezone, "end_date")
+        )
+        self.jitter = None if jitter is None else check_jitter(type(self).__name__, jitter)
         self._plan: Any = None
         self._last: Any = None
 
         values = (year, month, day, week, day_of_week, hour, minute, second)
-        check_field_types(type(self).__name__, zip(_FIELD_ARGUMENTS, values))
+        types = tuple(map(type, values))
         cls = self.__class__
         try:
-            key: Any = (cls, values, tuple(map(type, values)))
-            spec = _FIELD_SPECS.get(key)
+            key: Any = (cls, values, types)
+            entry = _FIELD_SPECS.get(key)
         except TypeError:  # an unhashable value: no caching
-            key = spec = None
-        if spec is not None:
+            key = entry = None
+        if entry is not None:
             # The same arguments were parsed before: copy the result.
             new = object.__new__
             fields = []
-            for field_class, name, expressions, is_default in spec:
+            for field_class, name, expressions, is_default in entry[0]:
                 field: Any = new(field_class)
                 field.name = name
                 field.is_default = is_default
@@ -217,23 +246,29 @@ class CronTrigger(_PlanSlot):
                 fields.append(field)
             self.fields: List[Any] = fields
         else:
+            # (only checked values are cached, with their types in the key: a hit needs no check)
+            if not _PLAIN_TYPES.issuperset(types):
+                check_field_types(cls.__name__, zip(_FIELD_ARGUMENTS, values))
             self.fields = self._create_fields(dict(zip(_FIELD_ARGUMENTS, values)))
             if key is not None and all(type(field) in _BUILTIN_FIELDS for field in self.fields):
                 if len(_FIELD_SPECS) >= 1024:
                     _FIELD_SPECS.clear()
-                    _FIELD_NEVER.clear()
-                _FIELD_SPECS[key] = tuple(
-                    (type(field), field.name, tuple(field.expressions), field.is_default)
-                    for field in self.fields
-                )
-        if not getattr(_BUILDING_FROM_CRONTAB, "active", False):
-            if spec is not None:
-                reason = _FIELD_NEVER.get(key)
-            else:
+                entry = _FIELD_SPECS[key] = [
+                    tuple(
+                        (type(field), field.name, tuple(field.expressions), field.is_default)
+                        for field in self.fields
+                    ),
+                    _UNKNOWN,
+                ]
+        if not _BUILDING_FROM_CRONTAB.active:
+            # (an entry made for from_crontab lacks this analysis until the constructor needs it)
+            reason = entry[1] if entry is not None else _UNKNOWN
+            if reason is _UNKNOWN:
                 reason = fields_never_fire(self.fields)
-                if key is not None and key in _FIELD_SPECS:
-                    _FIELD_NEVER[key] = reason
-            if reason is None:
+                if entry is not None:
+                    entry[1] = reason
+            if reason is None and (year is not None or self.end_date is not None):
+                # (only a restricted year or an end date can make the dates rule out every time)
                 reason = dates_never_fire(
                     self.fields, self.start_date, self.end_date, self.timezone
                 )
@@ -317,11 +352,20 @@ class CronTrigger(_PlanSlot):
             )
         _BUILDING_FROM_CRONTAB.active = True
         try:
-            values, day_expressions = parse_crontab(expr, standard_weekdays)
-            # (None: the day field is made of the dialect expressions alone; "*" holds its place)
-            replace_day = values["day"] is None
-            if replace_day:
-                values["day"] = "*"
+            # (kept with the field parse results: emptying one cache empties both)
+            parse_key = (CronTrigger, _CRONTAB_KEYS[bool(standard_weekdays)], expr)
+            parsed = _PARSE_CACHE.get(parse_key)
+            if parsed is None:
+                values, day_expressions = parse_crontab(expr, standard_weekdays)
+                # (None: the day field is made of the dialect expressions alone; "*" holds its
+                # place)
+                replace_day = values["day"] is None
+                if replace_day:
+                    values["day"] = "*"
+                if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
+                    _PARSE_CACHE.clear()
+                parsed = _PARSE_CACHE[parse_key] = (values, tuple(day_expressions), replace_day)
+            values, day_expressions, replace_day = parsed
             trigger = cls(timezone=timezone, dst=dst, **values)
         except ValueError as exc:
             if repr(expr) in str(exc):
@@ -333,7 +377,7 @@ class CronTrigger(_PlanSlot):
             for field in trigger.fields:
                 if field.name == "day":
                     kept = [] if replace_day else field.expressions
-                    field.expressions = kept + day_expressions
+                    field.expressions = [*kept, *day_expressions]
         never_key = (cls, expr, standard_weekdays)
         if never_key in _CRONTAB_NEVER:
             reason = _CRONTAB_NEVER[never_key]
@@ -392,7 +436,7 @@ class CronTrigger(_PlanSlot):
                 gap, repeat = GAP_SKIP, True  # a "wildcard" job, in Vixie cron's words
             plan = self._plan = (build_plan(self.fields), self.fields, self._dst, gap, repeat)
         start = -(-start_us // 1000000)
-        if last is not None and (last[7] is not plan[0] or last[0].tzinfo is not tz):
+        if last is not None and (last[8] is not plan[0] or last[0].tzinfo is not tz):
             last = None
         found = find_next(plan[0], tz, start, year_limit, last, plan[3], plan[4])
         if found is None:

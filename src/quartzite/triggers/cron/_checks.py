@@ -41,6 +41,8 @@ DST_CHOICES: Tuple[str, ...] = ("shift", "skip", "vixie")
 
 # Longest length of each month (February: in leap years).
 _MONTH_MAX_DAYS = {month: calendar.monthrange(2000, month)[1] for month in range(1, 13)}
+# The fields that match some value in any month and day.
+_ALWAYS_MATCH = frozenset(("year", "month", "hour", "minute", "second"))
 # Whether a field list can never fire, by the plan key of the fields (``None``: it can).
 _NEVER_CACHE: Dict[Any, str | None] = {}
 
@@ -136,19 +138,36 @@ def _day_in_every_month(expr: Any) -> bool:
 
 
 def _surely_fires(fields: List[Any]) -> bool:
-    """A cheap sufficient condition: every day of the week and every week number is allowed,
-    and the day field matches in every month (then any allowed month of any allowed year has a
-    matching day; the time of day fields always match something)."""
+    """A cheap sufficient condition: every week number is allowed, the day field matches in
+    every month, and every day of the week is allowed, or some is while every day of the month
+    is (then any allowed month of any allowed year has a matching day; the time of day fields
+    always match something)."""
+    # (plain loops, the usual ``*`` first: this runs for every new specification)
+    weekdays = None  # the day of week field, when it is restricted
+    every_day = False  # whether the day field is a plain ``*``
     for field in fields:
-        if field.name in ("week", "day_of_week"):
-            if not any(type(expr) is AllExpression and not expr.step for expr in field.expressions):
+        name = field.name
+        if name in _ALWAYS_MATCH:
+            continue
+        if name == "week" or name == "day_of_week":
+            for expr in field.expressions:
+                if type(expr) is AllExpression and not expr.step:
+                    break
+            else:
+                if name == "week":
+                    return False
+                weekdays = field
+        elif name == "day":
+            for expr in field.expressions:
+                if _day_in_every_month(expr):
+                    every_day = type(expr) is AllExpression and not expr.step
+                    break
+            else:
                 return False
-        elif field.name == "day":
-            if not any(_day_in_every_month(expr) for expr in field.expressions):
-                return False
-        elif field.name not in ("year", "month", "hour", "minute", "second"):
+        else:
             return False
-    return True
+    # (a month has every day of the week: any weekday the field allows occurs in it)
+    return weekdays is None or (every_day and bool(_static_values(weekdays, 0, 6)))
 
 
 def _search_reason(fields: List[Any]) -> str | None:

@@ -40,8 +40,9 @@ GAP_SKIP, GAP_SHIFT, GAP_END = 0, 1, 2
 #: A search result: (aware datetime, POSIX time, wall-clock time, UTC offset in seconds)
 Found = Tuple[datetime, int, Civil, int]
 #: A search result, the span of POSIX times (low, high) over which its offset is constant, and
-#: the offset as a timedelta (``None`` for fixed offset zones).
-Memo = Tuple[datetime, int, Civil, int, int, int, Optional[timedelta]]
+#: the offset as a timedelta (``None`` for fixed offset zones), and the POSIX time from which no
+#: matching wall time up to the result's was skipped by a forward change (``None``: unknown).
+Memo = Tuple[datetime, int, Civil, int, int, int, Optional[timedelta], Optional[int]]
 
 
 #: Offsets are assumed to change at most once in any span of this many seconds (see above).
@@ -186,8 +187,11 @@ def find_next(
     :param repeat: whether a wall time repeated by a backward change fires at its second
         occurrence too
     :return: ``(datetime in tz, POSIX time, wall time, UTC offset, low, high, UTC offset as a
-        timedelta)`` where the UTC offset is known to be constant from POSIX time ``low`` to
-        ``high``, or ``None`` if there is no match before the end of ``year_limit``
+        timedelta, clean since)`` where the UTC offset is known to be constant from POSIX time
+        ``low`` to ``high``, and no matching wall time from that of POSIX time ``clean since``
+        (``None``: unknown) to the result's was skipped by a forward change (a chained search
+        long after it need not look back into a gap), or ``None`` if there is no match before
+        the end of ``year_limit``
     """
     next_naive = plan.next_naive
     if memo is not None and start == memo[1] + 1:
@@ -211,11 +215,12 @@ def find_next(
                 hour * 3600 + minute * 60 + second - start_offset
             )
             if instant <= high:
+                # (no change up to ``high``: no wall time skipped since the previous result)
                 if memo[6] is None or local.utcoffset() == memo[6]:
-                    return local, instant, found, start_offset, memo[4], high, memo[6]
+                    return local, instant, found, start_offset, memo[4], high, memo[6], memo[7]
                 if repeat:
                     local = datetime(*found, tzinfo=tz, fold=1)  # the repeated occurrence
-                    return local, instant, found, start_offset, memo[4], high, memo[6]
+                    return local, instant, found, start_offset, memo[4], high, memo[6], memo[7]
                 # (a second occurrence that must not fire: the full search below skips it)
     else:
         try:
@@ -232,12 +237,25 @@ def find_next(
         if found is None:
             return None
         instant = _naive_seconds(found) - start_offset
-        return datetime(*found, tzinfo=tz), instant, found, start_offset, -(2**62), 2**62, None
+        return (
+            datetime(*found, tzinfo=tz),
+            instant,
+            found,
+            start_offset,
+            -(2**62),
+            2**62,
+            None,
+            None,
+        )
 
     # Wall times skipped by a forward change just before the start may fire after it.
+    # (Not after a chain of results whose searches met no skipped wall time for a while: the
+    # wall times such a change skips shortly before the start were among those searched.)
+    chained = memo is not None and start == memo[1] + 1
+    clean_since = memo[7] if chained else None  # type: ignore[index]
     near_gap, early = (
         (False, None)
-        if gap == GAP_SKIP
+        if gap == GAP_SKIP or (clean_since is not None and base - clean_since >= 2 * WINDOW)
         else _recent_gap(next_naive, tz, start, start_offset, gap, year_limit)
     )
     # The first occurrence of the smallest matching wall time that is ≥ the start's wall time.
@@ -298,10 +316,16 @@ def find_next(
             candidate = _civil(change + offset1)
     # A real match wins a tie: it is the same instant, fired once.
     real = best
-    best = _earliest(best, skipped, early)
+    if skipped is not None or early is not None:
+        best = _earliest(best, skipped, early)
     # After a stand-in, or close after a gap, the next search must look back into the gap: its
     # memo must not offer the shortcut that only looks forward.
     base_only = near_gap or best is not real
+    # (this search saw every matching wall time from the start's to the result's)
+    if near_gap or skipped is not None or early is not None:
+        clean_since = None
+    elif clean_since is None:
+        clean_since = base
 
     # A backward change shortly after the start repeats wall times lying before the start's.
     # Offsets equal at both ends of a span shorter than WINDOW mean no change in between.
@@ -315,7 +339,7 @@ def find_next(
             return None
         if after != start_offset or base_only:
             high = base
-        return (*best, base, high, _offset_delta(best[3]))
+        return (*best, base, high, _offset_delta(best[3]), clean_since)
 
     change = _offset_change(tz, base, high, start_offset, after)
     repeat_start = change + after
@@ -328,4 +352,4 @@ def find_next(
     if best is None:
         return None
     high = change - 1 if best[3] == start_offset and not base_only else base
-    return (*best, base, high, _offset_delta(best[3]))
+    return (*best, base, high, _offset_delta(best[3]), clean_since)
