@@ -675,6 +675,23 @@ def _positional_only(value, /):  # type: ignore[no-untyped-def]
 
 
 class TestCheckCallableArgs:
+    def test_a_cached_valid_call_shape_is_forgotten_with_its_function(self) -> None:
+        import gc
+
+        from quartzite import util
+
+        namespace: dict[str, object] = {}
+        exec("def temporary(a, b=1):\n    pass", namespace)
+        func = namespace.pop("temporary")
+        check_callable_args(func, [1], {})
+        check_callable_args(func, [1], {})  # answered from the cache
+        with pytest.raises(ValueError, match="have not been supplied: a"):
+            check_callable_args(func, [], {})  # a new shape is still checked
+        entries = len(util._valid_call_shapes)
+        del func
+        gc.collect()
+        assert len(util._valid_call_shapes) == entries - 1
+
     def test_accepts_matching_call(self) -> None:
         def func(x, y, z=1, *, w, v=2):  # type: ignore[no-untyped-def]
             pass

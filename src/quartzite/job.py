@@ -37,6 +37,7 @@ __all__ = ("Job",)
 # next_run_time: the contract's order, which decides the error a change with several bad fields
 # reports.
 _CALL_FIELDS = frozenset(("func", "args", "kwargs"))
+_KEEP = object()  # "not in this change": None is a value a change may carry
 
 # Pickled state, version 1: each key and the attribute it is read from / written to. The keys and
 # their order are the contract's, so states written by either implementation load in the other.
@@ -92,7 +93,9 @@ def _check_max_instances(value: Any) -> int:
 
 
 def _check_trigger(value: Any) -> BaseTrigger:
-    if isinstance(value, BaseTrigger):
+    # The MRO test is done in C; isinstance on the ABC runs Python code, so it only serves the
+    # rare classes registered as virtual subclasses.
+    if BaseTrigger in type(value).__mro__ or isinstance(value, BaseTrigger):
         return value
     raise with_detail(
         TypeError(f"Expected a trigger instance, got {type(value).__name__} instead"),
@@ -199,7 +202,6 @@ class Job:
         trigger: BaseTrigger
 
     def __init__(self, scheduler: SchedulerLike | None, id: str | None = None, **kwargs: Any):
-        super().__init__()
         self._scheduler = scheduler
         self._jobstore_alias = None
         if not id:
@@ -321,10 +323,16 @@ class Job:
 
         Pops ``func``, ``args`` and ``kwargs`` from ``changes``; may add a default ``name``.
         """
-        func, args, kwargs = (
-            changes.pop(field) if field in changes else getattr(self, field)
-            for field in ("func", "args", "kwargs")
-        )
+        # A field not being changed keeps the job's current value (a new job has all three).
+        func = changes.pop("func", _KEEP)
+        if func is _KEEP:
+            func = self.func
+        args = changes.pop("args", _KEEP)
+        if args is _KEEP:
+            args = self.args
+        kwargs = changes.pop("kwargs", _KEEP)
+        if kwargs is _KEEP:
+            kwargs = self.kwargs
 
         func_ref: str | None
         if isinstance(func, str):
@@ -342,8 +350,11 @@ class Job:
 
         if changes.get("name") is None and not hasattr(self, "name"):
             changes["name"] = get_callable_name(func)
-        _check_args(args)
-        _check_kwargs(kwargs)
+        # Exact types first (what nearly every job has): the full checks test ABCs, which is slow.
+        if type(args) is not tuple and type(args) is not list:
+            _check_args(args)
+        if type(kwargs) is not dict:
+            _check_kwargs(kwargs)
         try:
             check_callable_args(func, args, kwargs)
         except ValueError as exc:

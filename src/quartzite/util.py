@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial, reduce
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any, Callable, Iterable, Mapping, overload
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 from zoneinfo import ZoneInfo
 
 from ._detail import with_detail
@@ -348,8 +348,15 @@ def _get_signature(func: Callable[..., Any]) -> Any:
     return sig
 
 
-# Call shapes (number of positional args, keyword names) already found valid, per function.
-_valid_call_shapes: WeakKeyDictionary[Any, set[tuple[int, frozenset[str]]]] = WeakKeyDictionary()
+# Call shapes (number of positional args, keyword names) already found valid, per function,
+# keyed by a weak reference to it. A plain dict rather than a WeakKeyDictionary, whose lookups
+# run Python code: this is read for every job added. The reference's callback drops the entry
+# when the function goes away (a dead reference still hashes, and equals only itself).
+_valid_call_shapes: dict[Any, set[tuple[int, frozenset[str]]]] = {}
+
+
+def _forget_call_shapes(reference: Any) -> None:
+    _valid_call_shapes.pop(reference, None)
 
 
 def check_callable_args(
@@ -359,17 +366,20 @@ def check_callable_args(
 
     :raises ValueError: naming the arguments that do not fit the signature
     """
-    args = list(args)
     if type(func) is not FunctionType:
-        _check_call_shape(func, args, kwargs)
+        _check_call_shape(func, list(args), kwargs)
         return
 
+    if type(args) is not tuple and type(args) is not list:
+        args = list(args)
     shape = (len(args), frozenset(kwargs))
-    valid_shapes = _valid_call_shapes.get(func)
+    valid_shapes = _valid_call_shapes.get(ref(func))
     if valid_shapes is not None and shape in valid_shapes:
         return
-    _check_call_shape(func, args, kwargs)
-    _valid_call_shapes.setdefault(func, set()).add(shape)
+    _check_call_shape(func, list(args), kwargs)
+    if valid_shapes is None:
+        valid_shapes = _valid_call_shapes[ref(func, _forget_call_shapes)] = set()
+    valid_shapes.add(shape)
 
 
 # What ``_check_call_shape`` can find wrong, in the order it reports them (the contract's order

@@ -865,6 +865,27 @@ def test_add_job_with_an_unknown_executor_is_refused_at_once(
     assert recorder.events == []
 
 
+def test_add_job_consults_a_lookup_executor_replaced_on_the_instance(
+    started: DummyScheduler,
+) -> None:
+    """The alias check has a fast path; a lookup replaced on the instance still decides."""
+    started._lookup_executor = mock.Mock(side_effect=KeyError("No such executor: default"))
+    with pytest.raises(LookupError, match="No such executor: default"):
+        started.add_job(no_args_job)
+    started._lookup_executor.assert_called_once_with("default")
+    assert started.get_jobs() == []
+
+
+def test_add_job_consults_a_lookup_jobstore_patched_on_the_class_after_import(
+    started: DummyScheduler,
+) -> None:
+    lookup = mock.Mock(side_effect=KeyError("No such job store: default"))
+    with mock.patch.object(DummyScheduler, "_lookup_jobstore", lookup):
+        with pytest.raises(LookupError, match="No such job store: default"):
+            started.add_job(no_args_job)
+    lookup.assert_called_once_with("default")
+
+
 def test_pending_job_with_an_unknown_executor_stops_start_before_anything_starts(
     scheduler: DummyScheduler,
 ) -> None:

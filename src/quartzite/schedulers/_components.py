@@ -12,6 +12,7 @@ from the scheduler instance, so a table installed on one scheduler is seen) and 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..executors.base import BaseExecutor
@@ -34,6 +35,10 @@ _BASE_CLASSES: dict[str, type] = {
 # How messages name each kind: the contract spells the plugin kind "jobstore" but the component
 # "job store".
 _LABELS = {"executor": "executor", "jobstore": "job store", "trigger": "trigger"}
+# The scheduler attributes holding each kind's resolved classes and plugin table (spelled out
+# once: create_plugin runs for every job added with a trigger alias).
+_CLASS_CACHES = {kind: f"_{kind}_classes" for kind in _LABELS}
+_PLUGIN_TABLES = {kind: f"_{kind}_plugins" for kind in _LABELS}
 
 
 _CONFIG = ConfigParser()
@@ -81,8 +86,8 @@ def forward_to(part: str, attribute: str, doc: str) -> Any:
     locks belong to helper objects, but tests and extensions assign to them on the scheduler.
     """
 
-    def get(self: Any) -> Any:
-        return getattr(getattr(self, part), attribute)
+    # attrgetter reads both steps in C: these properties are read on every add and remove.
+    get = attrgetter(f"{part}.{attribute}")
 
     def set(self: Any, value: Any) -> None:
         setattr(getattr(self, part), attribute, value)
@@ -229,14 +234,16 @@ class ComponentRegistry:
     def create_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         """A trigger instance as given, or one built from an alias (``None`` means ``"date"``)
         and ``trigger_args``, in the scheduler's zone unless they name another."""
-        if isinstance(trigger, BaseTrigger):
-            return trigger
-        if trigger is None:
-            trigger = "date"
-        elif not isinstance(trigger, str):
-            raise TypeError(
-                f"Expected a trigger instance or string, got {trigger.__class__.__name__} instead"
-            )
+        if type(trigger) is not str:  # an alias is the usual case: spare it the ABC check
+            if isinstance(trigger, BaseTrigger):
+                return trigger
+            if trigger is None:
+                trigger = "date"
+            elif not isinstance(trigger, str):
+                raise TypeError(
+                    f"Expected a trigger instance or string, got {trigger.__class__.__name__} "
+                    "instead"
+                )
         trigger_args.setdefault("timezone", self._scheduler.timezone)
         built: BaseTrigger = self._scheduler._create_plugin_instance(
             "trigger", trigger, trigger_args
@@ -267,10 +274,10 @@ class ComponentRegistry:
         Classes are cached per scheduler class (or per instance, where a test installed its own
         ``_<kind>_classes``); an alias is loaded from the plugin table on first use.
         """
-        classes: dict[str, type] = getattr(self._scheduler, f"_{kind}_classes")
+        classes: dict[str, type] = getattr(self._scheduler, _CLASS_CACHES[kind])
         plugin_class = classes.get(alias)
         if plugin_class is None:
-            plugins: Any = getattr(self._scheduler, f"_{kind}_plugins")
+            plugins: Any = getattr(self._scheduler, _PLUGIN_TABLES[kind])
             if alias not in plugins:
                 raise UnknownPluginError(kind, alias, sorted(plugins))
             plugin_class = plugins[alias].load()

@@ -62,6 +62,10 @@ def _keywords(kwargs: Any) -> dict[str, Any]:
 class JobCatalog:
     """Looks jobs up, lists and removes them, among the pending ones or in the stores."""
 
+    #: ``BaseScheduler._lookup_jobstore`` and ``_lookup_executor`` as defined (set by the
+    #: module of the scheduler, when it is imported, so before a test can patch the class)
+    base_lookups: tuple[Any, Any] = (None, None)
+
     def __init__(self, scheduler: BaseScheduler) -> None:
         self._scheduler = scheduler
         #: ``(job, jobstore alias, replace_existing)`` for each job added before ``start()``
@@ -86,20 +90,25 @@ class JobCatalog:
         Options left ``undefined`` stay unset on the job: the scheduler's defaults fill them in
         when the job is stored, so defaults configured before ``start()`` still apply.
         """
-        for argument, alias in (("jobstore", jobstore), ("executor", executor)):
-            if not isinstance(alias, str):
-                raise TypeError(
-                    f"add_job: {argument} must be the alias (a str) of a configured "
-                    f"{argument}, got {type(alias).__name__}: {alias!r}"
-                )
-        given = {key: value for key, value in options.items() if value is not undefined}
+        # Exact-type test first: the aliases are nearly always plain strings.
+        if type(jobstore) is not str or type(executor) is not str:
+            for argument, alias in (("jobstore", jobstore), ("executor", executor)):
+                if not isinstance(alias, str):
+                    raise TypeError(
+                        f"add_job: {argument} must be the alias (a str) of a configured "
+                        f"{argument}, got {type(alias).__name__}: {alias!r}"
+                    )
+        given = {}  # a loop, not a comprehension: saves a frame on every add
+        for key, value in options.items():
+            if value is not undefined:
+                given[key] = value
         return Job(
             self._scheduler,
             trigger=trigger,
             executor=executor,
             func=func,
-            args=_positional(args),
-            kwargs=_keywords(kwargs),
+            args=() if args is None else _positional(args),
+            kwargs={} if kwargs is None else _keywords(kwargs),
             **given,
         )
 
@@ -108,8 +117,17 @@ class JobCatalog:
 
         Goes through the scheduler's ``_lookup_jobstore`` / ``_lookup_executor`` (which tests
         may replace) and reports with the component registry's listing of the known aliases.
+        While neither lookup is replaced, reading the registry's tables is the same answer at a
+        fraction of the cost (``add_job`` asks this for every job).
         """
         scheduler = self._scheduler
+        components = scheduler._components
+        if (
+            jobstore in components.jobstores
+            and job.executor in components.executors
+            and self._plain_lookups(scheduler)
+        ):
+            return
         for kind, alias, lookup in (
             ("jobstore", jobstore, scheduler._lookup_jobstore),
             ("executor", job.executor, scheduler._lookup_executor),
@@ -118,6 +136,19 @@ class JobCatalog:
                 lookup(alias)
             except KeyError:
                 raise scheduler._components.unknown_alias_error(kind, alias, context) from None
+
+    def _plain_lookups(self, scheduler: BaseScheduler) -> bool:
+        """Whether ``scheduler`` uses the lookups as defined: neither replaced on the instance
+        nor on its class (a subclass override or a patch of the class)."""
+        cls = type(scheduler)
+        instance_attributes = scheduler.__dict__
+        jobstore_lookup, executor_lookup = self.base_lookups
+        return (
+            cls._lookup_jobstore is jobstore_lookup
+            and cls._lookup_executor is executor_lookup
+            and "_lookup_jobstore" not in instance_attributes
+            and "_lookup_executor" not in instance_attributes
+        )
 
     def check_pending(self) -> None:
         """Check every pending job's aliases (at ``start()``, before anything starts)."""
@@ -128,9 +159,10 @@ class JobCatalog:
         """Store a job for real (``_real_add_job``): fill in the defaults it lacks and its first
         run time, add it (or replace a job of the same id, if allowed), announce it."""
         scheduler = self._scheduler
-        changes = {
-            key: value for key, value in scheduler._job_defaults.items() if not hasattr(job, key)
-        }
+        changes = {}  # a loop, not a comprehension: saves a frame on every add
+        for key, value in scheduler._job_defaults.items():
+            if not hasattr(job, key):
+                changes[key] = value
         if not hasattr(job, "next_run_time"):
             changes["next_run_time"] = first_run_time(job.trigger, scheduler._current_time())
         job._modify(**changes)
@@ -144,7 +176,8 @@ class JobCatalog:
             target.update_job(job)
 
         job._jobstore_alias = jobstore
-        scheduler._dispatch_event(ev.JobEvent(ev.EVENT_JOB_ADDED, job.id, jobstore))
+        if scheduler._wants_event(ev.EVENT_JOB_ADDED):
+            scheduler._dispatch_event(ev.JobEvent(ev.EVENT_JOB_ADDED, job.id, jobstore))
         scheduler._logger.info('Added job "%s" to job store "%s"', job.name, jobstore)
         if scheduler.state == STATE_RUNNING:
             scheduler.wakeup()
@@ -182,13 +215,17 @@ class JobCatalog:
 
     def remove(self, job_id: str, jobstore: str | None) -> str | None:
         """Remove the first job with ``job_id``; return its store alias (``None``: not found)."""
-        if self._stopped:
+        scheduler = self._scheduler
+        if scheduler.state == STATE_STOPPED:
             for index, (job, alias, _replace) in enumerate(self.pending):
                 if job.id == job_id and jobstore in (None, alias):
                     del self.pending[index]
                     return alias
             return None
-        for alias, store in self.stores_in(jobstore):
+        # Straight over the table (no list of pairs built): this runs on every remove_job.
+        for alias, store in scheduler._jobstores.items():
+            if jobstore is not None and jobstore != alias:
+                continue
             try:
                 store.remove_job(job_id)
             except JobLookupError:

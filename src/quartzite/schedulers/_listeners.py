@@ -37,7 +37,10 @@ class ListenerHub:
 
     def wants(self, code: int) -> bool:
         """Tell whether some listener's mask covers the event code ``code``."""
-        return any(mask & code for _callback, mask in self.listeners)
+        listeners = self.listeners
+        if not listeners:  # the usual case on the hot paths that ask: no generator built
+            return False
+        return any(mask & code for _callback, mask in listeners)
 
     def dispatch(self, event: Any, logger: Logger) -> None:
         """Call each listener whose mask covers ``event.code``; log what a listener raises."""

@@ -39,6 +39,9 @@ _MAX_COUNTS = {
     "seconds": timedelta.max.days * 24 * 60 * 60,
 }
 
+# Below this many seconds in all, whole non-negative counts cannot overflow a timedelta.
+_MAX_SECONDS = _MAX_COUNTS["seconds"]
+
 
 def _build_interval(counts: dict[str, Any]) -> timedelta:
     """Check the five unit counts of an interval and add them up.
@@ -104,13 +107,37 @@ class IntervalTrigger(BaseTrigger):
         timezone: tzinfo | str | None = None,
         jitter: float | None = None,
     ) -> None:
-        counts = {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes}
-        counts["seconds"] = seconds
-        self.interval = _build_interval(counts)
+        # Fast path for the usual call (whole, non-negative counts, well within what a timedelta
+        # holds): exact-type checks are much cheaper than the full checks of _build_interval.
+        # Any other value, including a bool or a huge count, takes the full checks.
+        counts: dict[str, Any] | None
+        if (
+            type(weeks) is int
+            and type(days) is int
+            and type(hours) is int
+            and type(minutes) is int
+            and type(seconds) is int
+            and weeks >= 0
+            and days >= 0
+            and hours >= 0
+            and minutes >= 0
+            and seconds >= 0
+            and (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds <= _MAX_SECONDS
+        ):
+            counts = None
+            self.interval = timedelta(
+                weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds
+            )
+        else:
+            counts = {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes}
+            counts["seconds"] = seconds
+            self.interval = _build_interval(counts)
         self.interval_length = self.interval.total_seconds()
         if self.interval_length == 0:
             # The contract turns an empty interval into one second; say so, since an interval
             # below one microsecond (seconds=1e-9) lands here too.
+            if counts is None:
+                counts = dict(zip(_UNITS, (weeks, days, hours, minutes, seconds)))
             given = ", ".join(f"{unit}={count!r}" for unit, count in counts.items() if count)
             logger.warning(
                 "IntervalTrigger: the interval (%s) is shorter than one microsecond; "
@@ -136,8 +163,10 @@ class IntervalTrigger(BaseTrigger):
         self.start_date = convert_date_argument(
             start_date, self.timezone, "start_date", "IntervalTrigger"
         )
-        self.end_date = convert_date_argument(
-            end_date, self.timezone, "end_date", "IntervalTrigger"
+        self.end_date = (
+            None
+            if end_date is None
+            else convert_date_argument(end_date, self.timezone, "end_date", "IntervalTrigger")
         )
         if explicit_start:
             check_date_order("IntervalTrigger", self.start_date, self.end_date)
