@@ -102,3 +102,41 @@ class TestJsonStateHook:
 
         with pytest.raises(TypeError, match=r"returned a tuple; .* \(override _json_state"):
             TupleState(WHEN)._json_state()
+
+
+class EveryHourFrom(BaseTrigger):
+    """A third-party trigger as users write them: plain attributes, no state methods."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        return (previous_fire_time or self.start) + timedelta(hours=1)
+
+
+def test_a_trigger_without_state_methods_is_stored_by_both_serializers() -> None:
+    """APScheduler's base trigger defines no __getstate__/__setstate__, so a subclass pickles by
+    its __dict__; ours must not get in the way of that."""
+    from quartzite.serializers import JSONSerializer, PickleSerializer
+
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    state = {
+        "version": 1,
+        "id": "hourly",
+        "func": "builtins:print",
+        "trigger": EveryHourFrom(start),
+        "executor": "default",
+        "args": [],
+        "kwargs": {},
+        "name": "hourly",
+        "misfire_grace_time": 1,
+        "coalesce": True,
+        "max_instances": 1,
+        "next_run_time": None,
+    }
+    for serializer in (PickleSerializer(), JSONSerializer(allowed_modules=[__name__, "builtins"])):
+        restored = serializer.deserialize(serializer.serialize(state))["trigger"]
+        assert type(restored) is EveryHourFrom
+        assert restored.get_next_fire_time(None, start) == start + timedelta(hours=1)

@@ -75,7 +75,8 @@ class BaseTrigger(metaclass=ABCMeta):
         holds other objects (cron fields, the class references of nested triggers) overrides
         this with a form made of the values above, and :meth:`_from_json_state` to match.
         """
-        state = self.__getstate__()
+        get_state = getattr(self, "__getstate__", None)  # (object has none before Python 3.11)
+        state = get_state() if get_state is not None else getattr(self, "__dict__", None)
         if not isinstance(state, dict):
             raise TypeError(
                 f"{type(self).__name__}.__getstate__() returned a {type(state).__name__}; "
@@ -92,14 +93,12 @@ class BaseTrigger(metaclass=ABCMeta):
         :raises ValueError: if the state does not describe a valid trigger
         """
         trigger = cls.__new__(cls)
-        trigger.__setstate__(state)
+        set_state = getattr(trigger, "__setstate__", None)
+        if set_state is not None:
+            set_state(state)
+        else:  # a third-party trigger that pickles by its __dict__
+            trigger.__dict__.update(state)
         return trigger
-
-    def __getstate__(self) -> Any:  # pragma: no cover - every concrete trigger overrides it
-        raise NotImplementedError
-
-    def __setstate__(self, state: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
 
 
 def _is_positive_finite(value: Any) -> bool:

@@ -57,7 +57,8 @@ class BaseCombiningTrigger(BaseTrigger):
         return {
             "version": 1,
             "triggers": [
-                (obj_to_ref(trigger.__class__), trigger.__getstate__()) for trigger in self.triggers
+                (obj_to_ref(trigger.__class__), trigger.__getstate__())  # type: ignore[attr-defined]
+                for trigger in self.triggers
             ],
             "jitter": self.jitter,
         }
@@ -79,7 +80,7 @@ class BaseCombiningTrigger(BaseTrigger):
                     cls, f"triggers[{position}] names {class_ref!r}, which is not a trigger class"
                 )
             trigger = trigger_class.__new__(trigger_class)
-            trigger.__setstate__(trigger_state)
+            trigger.__setstate__(trigger_state)  # type: ignore[attr-defined]
             triggers.append(trigger)
         self.jitter = check_state_jitter(cls, state.get("jitter"))
         self.triggers = triggers

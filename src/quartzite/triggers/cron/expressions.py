@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
-from typing import Any, Iterable, List
+from typing import TYPE_CHECKING, Any, Iterable, List
 
 from ._limits import MAX_VALUES, MIN_VALUES, parse_int
 
@@ -257,7 +257,31 @@ def _first_weekday_day(weekday: int, first_weekday_of_month: int) -> int:
 _POSITIONS = {"1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "last": 5}
 
 
-class WeekdayPositionExpression(AllExpression):
+class _OneDayPerMonthExpression(AllExpression):
+    """An expression that picks at most one day in each month, found by :meth:`_target_day`
+    from the month's first weekday and length (so the search can tabulate it per kind of month).
+    """
+
+    if TYPE_CHECKING:  # each subclass defines which day it picks
+
+        def _target_day(self, first_weekday: int, days_in_month: int) -> int | None: ...
+
+    def get_next_value(self, date: Any, field: Any) -> int | None:
+        # ``field`` is not needed: the value only depends on the month of ``date``.
+        first_weekday, days_in_month = monthrange(date.year, date.month)
+        day = self._target_day(first_weekday, days_in_month)
+        return day if day is not None and day >= date.day else None
+
+    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
+        return None
+
+    def _month_days(self, first_weekday: int, days_in_month: int) -> List[int]:
+        """The matching days of a month with the given first weekday and length."""
+        day = self._target_day(first_weekday, days_in_month)
+        return [] if day is None else [day]
+
+
+class WeekdayPositionExpression(_OneDayPerMonthExpression):
     """The n-th (``1st`` ... ``5th``) or the ``last`` given weekday of the month (``2nd wed``)."""
 
     options = ["1st", "2nd", "3rd", "4th", "5th", "last"]
@@ -283,20 +307,6 @@ class WeekdayPositionExpression(AllExpression):
         else:
             day += (days_in_month - day) // 7 * 7
         return day if day <= days_in_month else None
-
-    def get_next_value(self, date: Any, field: Any) -> int | None:
-        # ``field`` is not needed: the value only depends on the month of ``date``.
-        first_weekday, days_in_month = monthrange(date.year, date.month)
-        day = self._target_day(first_weekday, days_in_month)
-        return day if day is not None and day >= date.day else None
-
-    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
-        return None
-
-    def _month_days(self, first_weekday: int, days_in_month: int) -> List[int]:
-        """The matching days of a month with the given first weekday and length."""
-        day = self._target_day(first_weekday, days_in_month)
-        return [] if day is None else [day]
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -400,7 +410,7 @@ class WeekdayOfMonthExpression(AllExpression):
         return f"{self.__class__.__name__}({', '.join(args)})"
 
 
-class NearestWeekdayExpression(AllExpression):
+class NearestWeekdayExpression(_OneDayPerMonthExpression):
     """The weekday (Monday to Friday) nearest to a day of the month, without leaving the month
     (``15W``), or the last weekday of the month (``LW``), as in Quartz.
 
@@ -437,18 +447,6 @@ class NearestWeekdayExpression(AllExpression):
         if weekday == 6:  # Sunday: the Monday after, unless that is in the next month
             return target + 1 if target < days_in_month else target - 2
         return target
-
-    def get_next_value(self, date: Any, field: Any) -> int | None:
-        first_weekday, days_in_month = monthrange(date.year, date.month)
-        day = self._target_day(first_weekday, days_in_month)
-        return day if day is not None and day >= date.day else None
-
-    def _static_values(self, minval: int, maxval: int) -> Iterable[int] | None:
-        return None
-
-    def _month_days(self, first_weekday: int, days_in_month: int) -> List[int]:
-        day = self._target_day(first_weekday, days_in_month)
-        return [] if day is None else [day]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, self.__class__) and self.day == other.day
