@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import signal
-import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +34,7 @@ from quartzite.triggers.combining import AndTrigger, OrTrigger
 from quartzite.triggers.cron import CronTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import Hang, alarm
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LATER = datetime(2030, 1, 1, tzinfo=BERLIN)
@@ -719,27 +720,11 @@ for _generator in (
 # --- the test ----------------------------------------------------------------------------------
 
 
-class Hang(BaseException):
-    """Raised by the alarm: the call under test did not return."""
-
-
 @pytest.fixture
-def alarm() -> Iterator[None]:
+def guarded() -> Iterator[None]:
     """Interrupt a call that runs longer than :data:`SECONDS_PER_CALL` (POSIX only)."""
-    if sys.platform == "win32" or not hasattr(signal, "setitimer"):
+    with alarm(SECONDS_PER_CALL):
         yield
-        return
-
-    def ring(signum: int, frame: Any) -> None:
-        raise Hang(f"the call did not return within {SECONDS_PER_CALL} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_CALL)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -762,7 +747,7 @@ def test_the_table_is_large_enough() -> None:
 
 @pytest.mark.parametrize("item", CASES, ids=[item.name for item in CASES])
 def test_malformed_input_gets_a_clear_error(
-    item: Case, scheduler: BackgroundScheduler, alarm: None
+    item: Case, scheduler: BackgroundScheduler, guarded: None
 ) -> None:
     with pytest.raises(item.error) as info:
         item.call(scheduler)
@@ -789,3 +774,10 @@ def test_a_clear_error_leaves_the_scheduler_working(scheduler: BackgroundSchedul
     next_run = scheduler.get_job("good").next_run_time
     assert next_run is not None
     assert next_run - datetime.now(BERLIN) <= timedelta(seconds=11)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="the alarm needs SIGALRM")
+def test_the_alarm_turns_a_hang_into_a_failure() -> None:
+    """The guard every row runs under does fire (so a table that passes means no row hung)."""
+    with pytest.raises(Hang, match=r"did not return within 0\.05 s"), alarm(0.05):
+        time.sleep(5)

@@ -24,12 +24,8 @@ test instead of freezing the run; memory is traced in a second, identical round 
 from __future__ import annotations
 
 import math
-import signal
-import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -71,6 +67,7 @@ from round_bounds_support import (
     restore_trigger,
     trigger_state_strategy,
 )
+from support import Hang, alarm
 
 pytest.importorskip("sqlalchemy")
 
@@ -93,29 +90,6 @@ OUTCOMES = {"quarantined", "paused", "rescheduled", "finished"}
 
 
 # --- running one round and judging it ---------------------------------------------------------
-
-
-class Hang(BaseException):
-    """Raised by the alarm: the round did not return."""
-
-
-@contextmanager
-def alarm(seconds: float = ALARM_SECONDS) -> Iterator[None]:
-    """Interrupt the block with :class:`Hang` after ``seconds`` (a no-op without SIGALRM)."""
-    if sys.platform == "win32" or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def ring(signum: int, frame: Any) -> None:
-        raise Hang(f"the round did not return within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -214,7 +188,7 @@ def _one_round(store: BaseJobStore, put_hostile: Any, *, traced: bool) -> RoundR
             tracemalloc.start()
         try:
             baseline = tracemalloc.get_traced_memory()[0]
-            with alarm(TRACED_ALARM_SECONDS if traced else ALARM_SECONDS):
+            with alarm(TRACED_ALARM_SECONDS if traced else ALARM_SECONDS, "the round"):
                 started = time.monotonic()
                 scheduler._process_jobs()
                 elapsed = time.monotonic() - started

@@ -6,6 +6,7 @@ Imported as ``support`` (pytest puts the ``tests`` directory on ``sys.path``; se
 
 from __future__ import annotations
 
+from .alarm import Hang, alarm
 from .clock import CLOCK_MODULES, FROZEN_START, FakeClock, install_fake_clock
 from .events import TIMEOUT, EventRecorder
 from .executors import OutcomeRecordingScheduler, PoolSpy, run_slot_is_free
@@ -31,12 +32,14 @@ __all__ = [
     "DummyScheduler",
     "EventRecorder",
     "FakeClock",
+    "Hang",
     "OutcomeRecordingScheduler",
     "Owner",
     "PoolSpy",
     "RecordingExecutor",
     "RecordingJobStore",
     "add",
+    "alarm",
     "coroutine_job",
     "dummy_job",
     "exit_process",
