@@ -26,6 +26,7 @@ from quartzite.triggers.combining import OrTrigger
 from quartzite.triggers.cron import CronTrigger
 from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
+from support import make_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2030, 1, 1, 9, tzinfo=BERLIN)
@@ -58,18 +59,12 @@ def row(trigger: Any = None, **changes: Any) -> dict[str, Any]:
 
 def job_state() -> dict[str, Any]:
     """The state of an honest job, as a store hands it to its serializer."""
-    job = Job(
+    job = make_job(
         None,
-        id="job1",
-        func=job_function,
+        job_function,
         trigger=DateTrigger(START),
-        executor="default",
-        args=(),
-        kwargs={},
+        id="job1",
         name="honest",
-        misfire_grace_time=1,
-        coalesce=True,
-        max_instances=1,
         next_run_time=START,
     )
     return job.__getstate__()

@@ -14,6 +14,7 @@ from quartzite.triggers.base import (
     check_jitter,
     check_state_version,
 )
+from support import make_job
 
 UTC = timezone.utc
 WHEN = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -122,20 +123,7 @@ def test_a_trigger_without_state_methods_is_stored_by_both_serializers() -> None
     from quartzite.serializers import JSONSerializer, PickleSerializer
 
     start = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    state = {
-        "version": 1,
-        "id": "hourly",
-        "func": "builtins:print",
-        "trigger": EveryHourFrom(start),
-        "executor": "default",
-        "args": [],
-        "kwargs": {},
-        "name": "hourly",
-        "misfire_grace_time": 1,
-        "coalesce": True,
-        "max_instances": 1,
-        "next_run_time": None,
-    }
+    state = make_job(None, print, trigger=EveryHourFrom(start), paused=True).__getstate__()
     for serializer in (PickleSerializer(), JSONSerializer(allowed_modules=[__name__, "builtins"])):
         restored = serializer.deserialize(serializer.serialize(state))["trigger"]
         assert type(restored) is EveryHourFrom

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from quartzite.triggers.cron import CronTrigger
 from quartzite.triggers.cron.expressions import NearestWeekdayExpression
+from support import make_job
 
 UTC = timezone.utc
 WEEKDAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -236,20 +237,7 @@ def test_a_nearest_weekday_trigger_round_trips_through_the_json_serializer() -> 
     serializer = JSONSerializer()
     for expression in ("0 9 15W * *", "30 18 LW * *"):
         trigger = CronTrigger.from_crontab(expression, timezone="UTC")
-        state = {
-            "version": 1,
-            "id": "nearest",
-            "func": "builtins:print",
-            "trigger": trigger,
-            "executor": "default",
-            "args": [],
-            "kwargs": {},
-            "name": "nearest",
-            "misfire_grace_time": 1,
-            "coalesce": True,
-            "max_instances": 1,
-            "next_run_time": None,
-        }
+        state = make_job(None, print, trigger=trigger, paused=True).__getstate__()
         restored = serializer.deserialize(serializer.serialize(state))["trigger"]
         start = datetime(2026, 1, 1, tzinfo=timezone.utc)
         assert restored.get_next_fire_time(None, start) == trigger.get_next_fire_time(None, start)

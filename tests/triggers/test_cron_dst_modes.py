@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from quartzite.triggers.cron import CronTrigger
+from support import make_job
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -246,18 +247,12 @@ def test_the_json_serializer_keeps_the_behaviour(dst):
     from quartzite.serializers import JSONSerializer
 
     trigger = CronTrigger(hour=2, minute=30, timezone=BERLIN, dst=dst)
-    job = Job(
+    job = make_job(
         None,
-        id="j",
-        func=print,
+        print,
         trigger=trigger,
-        executor="default",
-        args=(),
-        kwargs={},
+        id="j",
         name="j",
-        misfire_grace_time=1,
-        coalesce=True,
-        max_instances=1,
         next_run_time=datetime(2026, 3, 28, 2, 30, tzinfo=BERLIN),
     )
     serializer = JSONSerializer()

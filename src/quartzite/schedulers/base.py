@@ -38,7 +38,7 @@ from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, Pl
 from ..triggers.base import BaseTrigger
 from ..util import maybe_ref, undefined
 from . import SchedulerAlreadyRunningError, SchedulerNotRunningError
-from ._components import ComponentRegistry, UnknownPluginError, forward_to
+from ._components import ComponentRegistry, forward_to
 from ._config import ConfigParser, refuse_uwsgi_without_threads
 from ._export import read_export, write_export
 from ._jobs import JobCatalog
@@ -318,11 +318,7 @@ class BaseScheduler(metaclass=ABCMeta):
         """
         options: dict[str, Any] = {"id": id, "name": name, "misfire_grace_time": misfire_grace_time}
         options.update(coalesce=coalesce, max_instances=max_instances, next_run_time=next_run_time)
-        # (trigger_for_job, spelled out to spare a call on every add.)
-        try:
-            built_trigger = self._create_trigger(trigger, trigger_args)
-        except UnknownPluginError as exc:
-            raise exc.detailed() from None
+        built_trigger = self._components.trigger_for_job(trigger, trigger_args)
         job = self._jobs.new_job(func, built_trigger, args, kwargs, jobstore, executor, options)
         with self._jobstores_lock:
             if self.state == STATE_STOPPED:
