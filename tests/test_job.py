@@ -129,6 +129,7 @@ class TestConstruction:
             "_jobstore_alias",
             "_scheduler",
             "args",
+            "at_most_once",
             "coalesce",
             "executor",
             "func",

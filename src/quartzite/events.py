@@ -27,6 +27,7 @@ __all__ = (
     "EVENT_JOB_MISSED",
     "EVENT_JOB_MODIFIED",
     "EVENT_JOB_QUARANTINED",
+    "EVENT_JOB_RECOVERED",
     "EVENT_JOB_REMOVED",
     "EVENT_JOB_SUBMITTED",
     "EVENT_SCHEDULER_PAUSED",
@@ -36,6 +37,7 @@ __all__ = (
     "JobEvent",
     "JobExecutionEvent",
     "JobQuarantineEvent",
+    "JobRecoveryEvent",
     "JobSubmissionEvent",
     "SchedulerEvent",
 )
@@ -83,6 +85,12 @@ EVENT_ALL = (
 #: part of :data:`EVENT_ALL` (whose value is fixed, and whose listeners may only expect those 17):
 #: listen with ``mask=EVENT_ALL | EVENT_JOB_QUARANTINED`` (or with this code alone).
 EVENT_JOB_QUARANTINED = 2**17
+
+#: Occurrences that a scheduler had taken were found interrupted (the scheduler died, or lost
+#: them) and another scheduler recovered them: ran them again, or (for an ``at_most_once`` job,
+#: or a job removed meanwhile) recorded them as interrupted (:class:`JobRecoveryEvent`). Not
+#: part of :data:`EVENT_ALL`, like :data:`EVENT_JOB_QUARANTINED`.
+EVENT_JOB_RECOVERED = 2**18
 
 
 class SchedulerEvent:
@@ -173,3 +181,26 @@ class JobQuarantineEvent(JobEvent):
         super().__init__(code, job_id, jobstore)
         self.error = error
         self.quarantine = quarantine
+
+
+class JobRecoveryEvent(JobEvent):
+    """Interrupted occurrences of a job were recovered from a scheduler that died.
+
+    ``scheduled_run_times`` are the occurrences; ``previous_scheduler_id`` the scheduler that had
+    taken them; ``rerun`` says whether they are being run again (``False``: recorded as
+    interrupted, because the job is ``at_most_once`` or no longer exists).
+    """
+
+    def __init__(
+        self,
+        code: int,
+        job_id: str,
+        jobstore: str | None,
+        scheduled_run_times: list[datetime],
+        previous_scheduler_id: str | None,
+        rerun: bool,
+    ) -> None:
+        super().__init__(code, job_id, jobstore)
+        self.scheduled_run_times = scheduled_run_times
+        self.previous_scheduler_id = previous_scheduler_id
+        self.rerun = rerun

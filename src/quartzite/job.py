@@ -86,6 +86,12 @@ def _check_coalesce(value: Any) -> bool:
     return bool(value)
 
 
+def _check_at_most_once(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"at_most_once must be True or False, got {_shown(value)}")
+    return value
+
+
 def _check_max_instances(value: Any) -> int:
     if _is_positive_int(value):
         return value
@@ -118,6 +124,7 @@ _FIELD_RULES: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("misfire_grace_time", _check_misfire_grace_time),
     ("coalesce", _check_coalesce),
     ("max_instances", _check_max_instances),
+    ("at_most_once", _check_at_most_once),
     ("trigger", _check_trigger),
     ("executor", _check_executor),
 )
@@ -165,6 +172,9 @@ class Job:
     - ``coalesce`` (bool): when several run times are due together, run only the latest.
     - ``misfire_grace_time`` (int or None): how many seconds late a run may still start; later
       runs are reported as missed. ``None`` lets a run start however late it is.
+    - ``at_most_once`` (bool): when the scheduler running an occurrence dies before it ends,
+      record the occurrence as interrupted instead of running it again on another scheduler
+      (``False``, the default: run it again, so interrupted runs are at-least-once).
     """
 
     __slots__ = (
@@ -172,6 +182,7 @@ class Job:
         "_jobstore_alias",
         "_scheduler",
         "args",
+        "at_most_once",
         "coalesce",
         "executor",
         "func",
@@ -189,6 +200,7 @@ class Job:
         _jobstore_alias: str | None
         _scheduler: SchedulerLike | None
         args: tuple[Any, ...]
+        at_most_once: bool
         coalesce: bool
         executor: str
         func: Callable[..., Any]
@@ -204,6 +216,7 @@ class Job:
     def __init__(self, scheduler: SchedulerLike | None, id: str | None = None, **kwargs: Any):
         self._scheduler = scheduler
         self._jobstore_alias = None
+        self.at_most_once = False
         if not id:
             from uuid import uuid4  # uuid imports platform: keep it out of import time
 
@@ -376,6 +389,10 @@ class Job:
         for key, attribute in _STATE_LAYOUT:
             state[key] = getattr(self, attribute)
         state["args"] = self._args_for_state()
+        # Beyond the contract's layout, and only when set: states of jobs that keep the default
+        # stay exactly as APScheduler 3.x writes them (and it ignores keys it does not know).
+        if self.at_most_once:
+            state["at_most_once"] = True
         return state
 
     def _args_for_state(self) -> Any:
@@ -400,6 +417,7 @@ class Job:
             raise ValueError(f"Job has version {version}, but only version 1 can be handled")
         for key, attribute in _STATE_LAYOUT:
             setattr(self, attribute, state[key])
+        self.at_most_once = state.get("at_most_once", False) is True
         self.func = ref_to_obj(self.func_ref)  # type: ignore[arg-type]
 
     # -- identity and display ------------------------------------------------------------------

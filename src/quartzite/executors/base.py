@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ContextManager, cast
 
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from ..runs import CurrentRun, _current_run
 from ..util import UTC, iscoroutinefunction_partial
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ def run_job(
             continue
 
         logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        token = _current_run.set(CurrentRun(job.id, run_time, jobstore_alias))
         try:
             retval = job.func(*job.args, **job.kwargs)
         except BaseException:
@@ -252,6 +254,8 @@ def run_job(
                 JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval)
             )
             logger.info('Job "%s" executed successfully', job)
+        finally:
+            _current_run.reset(token)
     return events
 
 
@@ -268,6 +272,7 @@ async def run_coroutine_job(
             continue
 
         logger.info('Running job "%s" (scheduled at %s)', job, run_time)
+        token = _current_run.set(CurrentRun(job.id, run_time, jobstore_alias))
         try:
             retval = await job.func(*job.args, **job.kwargs)
         except BaseException:
@@ -277,4 +282,6 @@ async def run_coroutine_job(
                 JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, jobstore_alias, run_time, retval)
             )
             logger.info('Job "%s" executed successfully', job)
+        finally:
+            _current_run.reset(token)
     return events

@@ -23,7 +23,7 @@ from ..job import Job
 from ..serializers import BaseSerializer, resolve_serializer
 from ..triggers.base import BaseTrigger
 from ..util import datetime_to_utc_timestamp
-from .base import BaseJobStore
+from .claims import ClaimingJobStore, HistoryOptions
 
 __all__ = ("QuarantinedJob", "SerializingJobStore", "StoredRow")
 
@@ -122,7 +122,7 @@ class _Batch:
         self.removals: dict[str, None] = {}  # an ordered set
 
 
-class SerializingJobStore(BaseJobStore):
+class SerializingJobStore(ClaimingJobStore):
     """Base of the stores that keep jobs as serialized state (SQL, Redis).
 
     A row that cannot be restored is logged, copied to the store's quarantine with the error and
@@ -136,16 +136,20 @@ class SerializingJobStore(BaseJobStore):
     :param serializer: a :class:`~quartzite.serializers.BaseSerializer`, ``"pickle"`` (default)
         or ``"json"``
     :param pickle_protocol: the pickle protocol of the default serializer
+    :param history_options: the run-record options (see
+        :class:`~quartzite.jobstores.claims.HistoryOptions`)
     """
 
     def __init__(
         self,
         serializer: BaseSerializer | str | None = None,
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
+        history_options: HistoryOptions | None = None,
     ) -> None:
         super().__init__()
         self.pickle_protocol = check_pickle_protocol(type(self).__name__, pickle_protocol)
         self.serializer = resolve_serializer(serializer, pickle_protocol)
+        self.history_options = history_options or HistoryOptions()
         # State of a batch of writes (see batch_writes), per thread.
         self._local = threading.local()
 
