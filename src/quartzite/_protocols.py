@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ContextManager, Protocol
 if TYPE_CHECKING:
     from .events import JobExecutionEvent, SchedulerEvent
     from .job import Job
+    from .runs import JobRun
 
 __all__ = ("RunOutcomeReporter", "SchedulerLike")
 
@@ -48,6 +49,14 @@ class SchedulerLike(Protocol):
 
     def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
         """Delete a job from its store."""
+
+    def get_job_runs(
+        self, job_id: str | None = None, jobstore: str | None = None, **filters: Any
+    ) -> list[JobRun]:
+        """The run records of a job, newest first."""
+
+    def run_job_now(self, job_id: str, jobstore: str | None = None) -> JobRun:
+        """Ask for one extra occurrence of a job now."""
 
 
 class RunOutcomeReporter(Protocol):

@@ -30,6 +30,7 @@ from .util import (
 
 if TYPE_CHECKING:
     from ._protocols import SchedulerLike
+    from .runs import JobRun
 
 __all__ = ("Job",)
 
@@ -256,6 +257,15 @@ class Job:
         """
         self._require_scheduler().resume_job(self.id, self._jobstore_alias)
         return self
+
+    def get_runs(self, **filters: Any) -> list[JobRun]:
+        """This job's run records, newest first (``status``, ``since`` and ``limit`` as for
+        the scheduler's ``get_job_runs``)."""
+        return self._require_scheduler().get_job_runs(self.id, self._jobstore_alias, **filters)
+
+    def run_now(self) -> JobRun:
+        """Run one extra occurrence now, through the job's store (see ``run_job_now``)."""
+        return self._require_scheduler().run_job_now(self.id, self._jobstore_alias)
 
     def remove(self) -> None:
         """Delete this job from its job store; it will not run again."""

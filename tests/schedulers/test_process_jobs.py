@@ -266,10 +266,11 @@ def test_misfire_grace_time(
         (EVENT_JOB_SUBMITTED, "job", "default", [at(12, 5), at(12, 15), at(12, 25)]),
     ]
     assert job.next_run_time == at(12, 35)
+    # The memory store claims: the job is advanced (to 12:35) when taken, before it runs.
     assert emitted(caplog, logging.WARNING) == [
-        'Run time of job "late (trigger: interval[0:10:00], next run at: 2021-06-01 12:05:00 '
+        'Run time of job "late (trigger: interval[0:10:00], next run at: 2021-06-01 12:35:00 '
         'CEST)" was missed by 0:22:00',
-        'Run time of job "late (trigger: interval[0:10:00], next run at: 2021-06-01 12:05:00 '
+        'Run time of job "late (trigger: interval[0:10:00], next run at: 2021-06-01 12:35:00 '
         'CEST)" was missed by 0:12:00',
     ]
 
@@ -296,7 +297,7 @@ def test_max_instances(
     assert summary(recorder) == [(EVENT_JOB_MAX_INSTANCES, "job", "default", [at(12, 15)])]
     assert job.next_run_time == at(12, 25)  # rescheduled all the same
     assert emitted(caplog) == [
-        'Execution of job "slow (trigger: interval[0:10:00], next run at: 2021-06-01 12:15:00 '
+        'Execution of job "slow (trigger: interval[0:10:00], next run at: 2021-06-01 12:25:00 '
         'CEST)" skipped: maximum number of running instances reached (1)'
     ]
 
@@ -348,7 +349,7 @@ def test_submission_error_is_logged(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert errors[0].message == (
         'Error submitting job "doomed (trigger: interval[0:10:00], next run at: 2021-06-01 '
-        '12:05:00 CEST)" to executor "raising"'
+        '12:15:00 CEST)" to executor "raising"'
     )
     assert errors[0].exc_info is not None
     assert isinstance(errors[0].exc_info[1], RuntimeError)

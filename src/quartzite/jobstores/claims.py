@@ -43,6 +43,8 @@ __all__ = (
     "RunOutcome",
     "StatusFilter",
     "decode_return_value",
+    "describe_trigger",
+    "log_broken_trigger",
     "encode_return_value",
     "plan_job",
     "statuses",
@@ -135,7 +137,34 @@ class JobPlan:
     broken: bool = False
 
 
-def plan_job(job: Job, now: datetime, *, running: int, max_catch_up: int = MAX_CATCH_UP) -> JobPlan:
+def describe_trigger(trigger: object) -> str:
+    """The trigger as text for a log line, even when a broken trigger cannot print itself
+    (a handler that re-raises formatting errors would otherwise abort the round)."""
+    try:
+        return str(trigger)
+    except Exception:
+        return f"<unprintable {type(trigger).__name__}>"
+
+
+def log_broken_trigger(logger: logging.Logger, job: Job) -> None:
+    """Log, with the exception being handled, that ``job``'s trigger failed and it is paused."""
+    logger.error(
+        'Trigger %s of job "%s" failed to compute its run times -- pausing the job '
+        "(resume it once the trigger is fixed)",
+        describe_trigger(job.trigger),
+        job.id,
+        exc_info=True,
+    )
+
+
+def plan_job(
+    job: Job,
+    now: datetime,
+    *,
+    running: int,
+    max_catch_up: int = MAX_CATCH_UP,
+    logger: logging.Logger | None = None,
+) -> JobPlan:
     """Decide what a claim takes of ``job`` at ``now``; the same rules in every store.
 
     On return, ``job.next_run_time`` holds the plan's next run time (unless the job is to be
@@ -144,16 +173,13 @@ def plan_job(job: Job, now: datetime, *, running: int, max_catch_up: int = MAX_C
     :param running: how many ``running`` records the job has in the store (all schedulers)
     :param max_catch_up: the most run times of one non-coalescing job taken at once; older
         missed ones are counted in ``skipped``
+    :param logger: where a failing trigger is logged (the store's logger, by default this
+        module's)
     """
     try:
         due = due_runs(job, now, limit=max_catch_up)
     except Exception:
-        _logger.error(
-            'Trigger of job "%s" failed to compute its run times -- pausing the job '
-            "(resume it once the trigger is fixed)",
-            job.id,
-            exc_info=True,
-        )
+        log_broken_trigger(logger or _logger, job)
         job._modify(next_run_time=None)
         return JobPlan([], None, broken=True)
     if due.next_run_time is not None:
@@ -192,9 +218,13 @@ class HistoryOptions:
         if not isinstance(history, bool):
             raise TypeError(f"{owner}: history must be True or False, got {history!r}")
         if isinstance(max_runs_per_job, bool) or not isinstance(max_runs_per_job, int):
-            raise TypeError(f"{owner}: max_runs_per_job must be an int >= 1, got {max_runs_per_job!r}")
+            raise TypeError(
+                f"{owner}: max_runs_per_job must be an int >= 1, got {max_runs_per_job!r}"
+            )
         if max_runs_per_job < 1:
-            raise ValueError(f"{owner}: max_runs_per_job must be an int >= 1, got {max_runs_per_job!r}")
+            raise ValueError(
+                f"{owner}: max_runs_per_job must be an int >= 1, got {max_runs_per_job!r}"
+            )
         if isinstance(max_run_age, timedelta):
             max_run_age = max_run_age.total_seconds()
         if isinstance(max_run_age, bool) or not isinstance(max_run_age, (int, float)):
@@ -208,13 +238,11 @@ class HistoryOptions:
             )
         if isinstance(max_return_value_size, bool) or not isinstance(max_return_value_size, int):
             raise TypeError(
-                f"{owner}: max_return_value_size must be an int >= 0, "
-                f"got {max_return_value_size!r}"
+                f"{owner}: max_return_value_size must be an int >= 0, got {max_return_value_size!r}"
             )
         if max_return_value_size < 0:
             raise ValueError(
-                f"{owner}: max_return_value_size must be an int >= 0, "
-                f"got {max_return_value_size!r}"
+                f"{owner}: max_return_value_size must be an int >= 0, got {max_return_value_size!r}"
             )
         return cls(history, max_runs_per_job, float(max_run_age), max_return_value_size)
 
@@ -384,6 +412,22 @@ class ClaimingJobStore(BaseJobStore):
             if run.scheduled_run_time == scheduled_run_time:
                 return run
         return None
+
+    @classmethod
+    def claims_for_scheduler(cls) -> bool:
+        """Whether schedulers should claim from this store (else they take the APScheduler
+        path). ``False`` for a subclass that overrides ``get_due_jobs`` or ``update_job``
+        below the class that implements the claim: such an extension (written for APScheduler
+        3.x, say, to filter due jobs) expects those methods to be called."""
+        cached = cls.__dict__.get("_claims_for_scheduler")
+        if cached is None:
+            claim_owner = next(klass for klass in cls.__mro__ if "claim_jobs" in klass.__dict__)
+            below = cls.__mro__[: cls.__mro__.index(claim_owner)]
+            cached = not any(
+                name in klass.__dict__ for klass in below for name in ("get_due_jobs", "update_job")
+            )
+            cls._claims_for_scheduler = cached
+        return bool(cached)
 
     def watch(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from any thread) whenever another process changes a job or asks

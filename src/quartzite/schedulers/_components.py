@@ -172,10 +172,18 @@ class ComponentRegistry:
         Executors are shut down outside their lock: a running job that touches the scheduler
         (adds or removes a job) must not deadlock a shutdown that waits for it.
         """
+        self.shutdown_executors(wait)
+        self.shutdown_jobstores()
+
+    def shutdown_executors(self, wait: bool) -> None:
+        """Shut every executor down, outside the lock (see :meth:`shutdown_all`)."""
         with self.executors_lock:
             executors = list(self.executors.values())
         for executor in executors:
             executor.shutdown(wait)
+
+    def shutdown_jobstores(self) -> None:
+        """Shut every job store down."""
         with self.jobstores_lock:
             for store in self.jobstores.values():
                 store.shutdown()

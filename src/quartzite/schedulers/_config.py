@@ -199,6 +199,17 @@ class ConfigParser:
         return count
 
     @staticmethod
+    def max_catch_up(value: Any) -> int:
+        """Check ``max_catch_up``: missed run times of one job run at once at most."""
+        try:
+            count = asint(value)
+        except (TypeError, ValueError):
+            count = None
+        if count is None or count < 1 or isinstance(value, bool):
+            raise ValueError(f"max_catch_up must be a whole number >= 1, got {value!r}")
+        return count
+
+    @staticmethod
     def retry_interval(value: Any) -> float:
         """Check ``jobstore_retry_interval``: seconds between retries of a failing job store."""
         try:

@@ -15,6 +15,8 @@ from .. import events as ev
 from .._schedule import first_run_time
 from ..job import Job
 from ..jobstores.base import ConflictingIdError, JobLookupError
+from ..triggers.calendarinterval import CalendarIntervalTrigger
+from ..triggers.interval import IntervalTrigger
 from ..util import undefined
 from ._states import STATE_RUNNING, STATE_STOPPED
 
@@ -25,7 +27,28 @@ if TYPE_CHECKING:
     from ..triggers.base import BaseTrigger
     from .base import BaseScheduler
 
-__all__ = ("JobCatalog",)
+__all__ = ("JobCatalog", "same_schedule")
+
+# A trigger built without a start date starts at the moment it was built: two boots build two
+# such triggers that differ only in that start, yet describe the same schedule.
+_BUILD_TIME_FIELDS = frozenset(("start_date",))
+
+
+def same_schedule(stored: Any, new: Any) -> bool:
+    """Whether two triggers describe the same schedule (equal state, ignoring the build-time
+    start of interval triggers)."""
+    if type(stored) is not type(new):
+        return False
+    try:
+        old_state, new_state = stored.__getstate__(), new.__getstate__()
+    except Exception:
+        return False
+    if not (isinstance(old_state, dict) and isinstance(new_state, dict)):
+        return bool(old_state == new_state)
+    if isinstance(new, (IntervalTrigger, CalendarIntervalTrigger)):
+        old_state = {key: value for key, value in old_state.items() if key not in _BUILD_TIME_FIELDS}
+        new_state = {key: value for key, value in new_state.items() if key not in _BUILD_TIME_FIELDS}
+    return bool(old_state == new_state)
 
 
 def _positional(args: Any) -> tuple[Any, ...]:
@@ -163,7 +186,8 @@ class JobCatalog:
         for key, value in scheduler._job_defaults.items():
             if not hasattr(job, key):
                 changes[key] = value
-        if not hasattr(job, "next_run_time"):
+        computed = not hasattr(job, "next_run_time")
+        if computed:
             changes["next_run_time"] = first_run_time(job.trigger, scheduler._current_time())
         job._modify(**changes)
 
@@ -173,6 +197,8 @@ class JobCatalog:
         except ConflictingIdError:
             if not replace_existing:
                 raise
+            if computed:
+                self._keep_pending_run(target, job)
             target.update_job(job)
 
         job._jobstore_alias = jobstore
@@ -181,6 +207,22 @@ class JobCatalog:
         scheduler._logger.info('Added job "%s" to job store "%s"', job.name, jobstore)
         if scheduler.state == STATE_RUNNING:
             scheduler.wakeup()
+
+    @staticmethod
+    def _keep_pending_run(store: BaseJobStore, job: Job) -> None:
+        """Give a job that replaces a stored one with the same schedule the stored job's next
+        run time.
+
+        Every worker of a web application typically adds its jobs with ``replace_existing`` at
+        boot; recomputing the first run time there would push an interval job's next run
+        further off at every boot (and a store shared by several processes would see it move
+        back and forth). A changed trigger, or an explicit ``next_run_time``, is applied as
+        given.
+        """
+        stored = store.lookup_job(job.id)
+        if stored is not None and stored.next_run_time is not None:
+            if same_schedule(stored.trigger, job.trigger):
+                job._modify(next_run_time=stored.next_run_time)
 
     def pending_in(self, jobstore: str | None) -> list[tuple[Job, str]]:
         """The pending jobs bound for ``jobstore`` (all when ``None``), with their alias."""

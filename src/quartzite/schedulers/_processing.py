@@ -26,11 +26,18 @@ from threading import TIMEOUT_MAX
 from typing import TYPE_CHECKING
 
 from .._schedule import DueRuns, due_runs
-from ..events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
+from ..events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
 from ..executors.base import MaxInstancesReachedError
 from ..job import Job
 from ..jobstores.base import JobLookupError
+from ..jobstores.claims import ClaimingJobStore, log_broken_trigger
 from ..util import UTC
+from ._claiming import ClaimingRound, remove_job_without_executor
 from ._states import STATE_PAUSED
 
 if TYPE_CHECKING:
@@ -70,6 +77,7 @@ class ProcessingRound:
 
     def __init__(self, scheduler: BaseScheduler) -> None:
         self._scheduler = scheduler
+        self._claiming = ClaimingRound(scheduler)
 
     def run(self) -> float | None:
         """Process every job store once.
@@ -89,10 +97,20 @@ class ProcessingRound:
         now = scheduler._current_time()
         retry_at = now + timedelta(seconds=scheduler.jobstore_retry_interval)
         next_wakeup: datetime | None = None
-        events: list[JobSubmissionEvent] = []
+        events: list[SchedulerEvent] = []
 
         with scheduler._jobstores_lock:
             for alias, store in scheduler._jobstores.items():
+                if isinstance(store, ClaimingJobStore) and store.claims_for_scheduler():
+                    try:
+                        self._claiming.process(alias, store, now, events)
+                    except Exception as exc:
+                        logger.warning("Error claiming due jobs in job store %r: %s", alias, exc)
+                        logger.debug("The claim failed with", exc_info=True)
+                        next_wakeup = _earliest(next_wakeup, retry_at)
+                    else:
+                        next_wakeup = self._next_wakeup(alias, store, now, next_wakeup, retry_at)
+                    continue
                 try:
                     due_jobs = store.get_due_jobs(now)
                 except Exception as exc:
@@ -103,16 +121,8 @@ class ProcessingRound:
                 if not self._process_store(alias, store, due_jobs, now, events):
                     # The store failed to record some job's new schedule: come back later.
                     next_wakeup = _earliest(next_wakeup, retry_at)
-
-                try:
-                    store_next = store.get_next_run_time()
-                except Exception as exc:
-                    logger.warning(
-                        "Error getting the next run time from job store %r: %s", alias, exc
-                    )
-                    store_next = retry_at
-                if store_next:
-                    next_wakeup = _earliest(next_wakeup, store_next.astimezone(scheduler.timezone))
+                next_wakeup = self._next_wakeup(alias, store, now, next_wakeup, retry_at)
+            scheduler._membership.recovery_due = False
 
         for event in events:
             scheduler._dispatch_event(event)
@@ -128,13 +138,38 @@ class ProcessingRound:
         logger.debug("Next wakeup is due at %s (in %f seconds)", next_wakeup, wait_seconds)
         return wait_seconds
 
+    def _next_wakeup(
+        self,
+        alias: str,
+        store: BaseJobStore,
+        now: datetime,
+        next_wakeup: datetime | None,
+        retry_at: datetime,
+    ) -> datetime | None:
+        """``next_wakeup`` moved earlier to ``store``'s next run time (or its poll bound)."""
+        scheduler = self._scheduler
+        try:
+            store_next = store.get_next_run_time()
+        except Exception as exc:
+            scheduler._logger.warning(
+                "Error getting the next run time from job store %r: %s", alias, exc
+            )
+            store_next = retry_at
+        if store_next:
+            next_wakeup = _earliest(next_wakeup, store_next.astimezone(scheduler.timezone))
+        poll_interval = getattr(store, "poll_interval", None)
+        if poll_interval is not None and isinstance(store, ClaimingJobStore):
+            # Other processes may add or change jobs here without telling us: look again.
+            next_wakeup = _earliest(next_wakeup, now + timedelta(seconds=poll_interval))
+        return next_wakeup
+
     def _process_store(
         self,
         alias: str,
         store: BaseJobStore,
         due_jobs: list[Job],
         now: datetime,
-        events: list[JobSubmissionEvent],
+        events: list[SchedulerEvent],
     ) -> bool:
         """Process one store's due jobs in one batch; ``False`` if a write failed."""
         stored = True
@@ -158,7 +193,7 @@ class ProcessingRound:
         alias: str,
         store: BaseJobStore,
         now: datetime,
-        events: list[JobSubmissionEvent],
+        events: list[SchedulerEvent],
     ) -> bool:
         """Submit one due job and record its next run time (or remove it when finished).
 
@@ -169,19 +204,7 @@ class ProcessingRound:
         try:
             executor = scheduler._lookup_executor(job.executor)
         except BaseException:
-            # Rows written by another process may name an executor this one lacks (jobs added
-            # here are checked when added); the contract removes such a job.
-            logger.error(
-                'Executor lookup ("%s") failed for job "%s" -- removing it from the job store',
-                job.executor,
-                job,
-            )
-            # A record of its own (the line above is fixed word for word by the contract).
-            logger.warning(
-                "The executors of this scheduler are: %s",
-                ", ".join(repr(name) for name in sorted(scheduler._executors)) or "none",
-            )
-            scheduler.remove_job(job.id, alias)
+            remove_job_without_executor(scheduler, job, alias)
             return True
 
         try:
@@ -224,7 +247,7 @@ class ProcessingRound:
         job: Job,
         alias: str,
         run_times: list[datetime],
-        events: list[JobSubmissionEvent],
+        events: list[SchedulerEvent],
     ) -> None:
         scheduler = self._scheduler
         try:
@@ -247,13 +270,7 @@ class ProcessingRound:
     def _pause_broken_job(self, job: Job, alias: str, store: BaseJobStore) -> bool:
         """Pause a job whose trigger failed to compute its run times, so the loop goes on."""
         logger = self._scheduler._logger
-        logger.error(
-            'Trigger %s of job "%s" failed to compute its run times -- pausing the job '
-            "(resume it once the trigger is fixed)",
-            _describe(job.trigger),
-            job.id,
-            exc_info=True,
-        )
+        log_broken_trigger(logger, job)
         try:
             job._modify(next_run_time=None)
             store.update_job(job)
@@ -265,10 +282,3 @@ class ProcessingRound:
         return True
 
 
-def _describe(trigger: object) -> str:
-    """The trigger as text for a log line, even when the broken trigger cannot print itself
-    (a handler that re-raises formatting errors would otherwise abort the round)."""
-    try:
-        return str(trigger)
-    except Exception:
-        return f"<unprintable {type(trigger).__name__}>"

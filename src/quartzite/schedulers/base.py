@@ -10,10 +10,12 @@ API.md §10 lets subclasses and tests replace stay methods or attributes here, a
 back through the scheduler for each of them, so a replacement on an instance takes effect
 everywhere. A variant (blocking, asyncio ...) only adds how to sleep and wake up.
 
-Where the next pieces go: the scheduler's identity and its periodic check-ins with shared stores
-become one more part held here beside the registry (it needs the stores and the clock, nothing
-else); "run now" becomes a method here that hands one occurrence to the processing round's submit
-step; and each run's outcome is recorded in :meth:`BaseScheduler._report_run_outcome`.
+For stores that several schedulers may share (DESIGN.md, "Several schedulers, one store"):
+:class:`~._cluster.Membership` holds the scheduler's identity and checks in with the stores;
+the processing round claims through :class:`~._claiming.ClaimingRound`; each run's outcome goes
+through :meth:`BaseScheduler._report_run_outcome` to :class:`~._outcomes.RunRecorder`, which
+writes it onto the run record; :class:`~._history.RunHistory` reads the records and asks for
+runs now.
 """
 
 from __future__ import annotations
@@ -30,19 +32,25 @@ from typing import IO, Any, Callable, ContextManager, TypeVar, Union
 from tzlocal import get_localzone
 
 from .. import events as ev
-from .._schedule import first_run_time
+from .._schedule import MAX_CATCH_UP, first_run_time
 from ..executors.base import BaseExecutor
 from ..job import Job
 from ..jobstores.base import BaseJobStore, JobLookupError
+from ..jobstores.claims import ClaimingJobStore, StatusFilter
 from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, PluginRegistry
 from ..triggers.base import BaseTrigger
 from ..util import maybe_ref, undefined
 from . import SchedulerAlreadyRunningError, SchedulerNotRunningError
+from ..runs import JobRun
+from ._claiming import ClaimingRound  # noqa: F401  (re-exported for the docs' cross-reference)
+from ._cluster import Membership
 from ._components import ComponentRegistry, forward_to
 from ._config import ConfigParser, refuse_uwsgi_without_threads
 from ._export import read_export, write_export
+from ._history import RunHistory
 from ._jobs import JobCatalog
 from ._listeners import ListenerHub
+from ._outcomes import RunRecorder, outcome_of
 from ._processing import ProcessingRound
 from ._states import STATE_PAUSED, STATE_RUNNING, STATE_STOPPED
 
@@ -67,6 +75,14 @@ class BaseScheduler(metaclass=ABCMeta):
         jobs that do not set their own
     :param dict jobstores: alias → job store instance, or its configuration dict
     :param dict executors: alias → executor instance, or its configuration dict
+    :param str scheduler_id: this scheduler's name among those sharing its stores
+        (``"<host>-<pid>-<random>"`` by default)
+    :param float checkin_interval: seconds between check-ins with shared stores (10)
+    :param float lease_time: seconds after its last check-in that a silent scheduler counts as
+        dead and the runs it held are recovered by the others (30; longer than
+        ``checkin_interval``)
+    :param int max_catch_up: the most missed run times of one non-coalescing job run at once
+        after a downtime (1000); older ones are logged as skipped
     """
 
     # Plugin tables and resolved-class caches, per class; tests install their own per instance.
@@ -99,6 +115,9 @@ class BaseScheduler(metaclass=ABCMeta):
         self._listener_hub = ListenerHub(self._create_lock())
         self._round = ProcessingRound(self)
         self._jobs = JobCatalog(self)
+        self._membership = Membership(self)
+        self._recorder = RunRecorder(self)
+        self._history = RunHistory(self)
         self.state = STATE_STOPPED
         self.configure(gconfig, **options)
 
@@ -135,6 +154,8 @@ class BaseScheduler(metaclass=ABCMeta):
             config.pop("jobstore_retry_interval", 10)
         )
         self._job_defaults = _CONFIG.job_defaults(config.get("job_defaults"))
+        self._membership.configure(config)
+        self.max_catch_up = _CONFIG.max_catch_up(config.pop("max_catch_up", MAX_CATCH_UP))
 
         self._components.replace_all(config.get("executors"), config.get("jobstores"))
 
@@ -169,6 +190,7 @@ class BaseScheduler(metaclass=ABCMeta):
             for job, jobstore_alias, replace_existing in self._pending_jobs:
                 self._real_add_job(job, jobstore_alias, replace_existing)
             self._pending_jobs.clear()
+        self._membership.start()
 
         self.state = STATE_PAUSED if paused else STATE_RUNNING
         self._logger.info("Scheduler started")
@@ -193,7 +215,12 @@ class BaseScheduler(metaclass=ABCMeta):
         self._stopping = True
         self.state = STATE_STOPPED
 
-        self._components.shutdown_all(wait)
+        # Executors first (their last outcomes are queued as they finish), then the outcomes
+        # are written and the check-ins released, then the stores close.
+        self._components.shutdown_executors(wait)
+        self._recorder.stop()
+        self._membership.stop()
+        self._components.shutdown_jobstores()
 
         self._logger.info("Scheduler has been shut down")
         self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_SHUTDOWN))
@@ -295,6 +322,8 @@ class BaseScheduler(metaclass=ABCMeta):
         jobstore: str = "default",
         executor: str = "default",
         replace_existing: bool = False,
+        *,
+        at_most_once: bool = undefined,
         **trigger_args: Any,
     ) -> Job:
         """Schedule ``func`` and return its :class:`~quartzite.job.Job`.
@@ -313,11 +342,16 @@ class BaseScheduler(metaclass=ABCMeta):
         :param next_run_time: the first run time instead of the trigger's (``None``: paused)
         :param jobstore: alias of the store that keeps the job
         :param executor: alias of the executor that runs it
-        :param replace_existing: replace a stored job of the same id instead of failing
+        :param replace_existing: replace a stored job of the same id instead of failing (when
+            the trigger is unchanged, the stored job's next run time is kept)
+        :param at_most_once: never run an occurrence again that a dead scheduler had started
+            (record it as interrupted); by default another scheduler runs it again
         :raises KeyError: if the running scheduler has no such ``jobstore`` or ``executor``
         """
         options: dict[str, Any] = {"id": id, "name": name, "misfire_grace_time": misfire_grace_time}
         options.update(coalesce=coalesce, max_instances=max_instances, next_run_time=next_run_time)
+        if at_most_once is not undefined:
+            options["at_most_once"] = at_most_once
         built_trigger = self._components.trigger_for_job(trigger, trigger_args)
         job = self._jobs.new_job(func, built_trigger, args, kwargs, jobstore, executor, options)
         with self._jobstores_lock:
@@ -345,6 +379,8 @@ class BaseScheduler(metaclass=ABCMeta):
         next_run_time: datetime | str | None = undefined,
         jobstore: str = "default",
         executor: str = "default",
+        *,
+        at_most_once: bool = undefined,
         **trigger_args: Any,
     ) -> Callable[[_Func], _Func]:
         """Decorate a function to schedule it with :meth:`add_job` (replacing a job of the
@@ -357,6 +393,8 @@ class BaseScheduler(metaclass=ABCMeta):
             # Positional on purpose: the contract fixes this exact call (replace_existing=True).
             head = (func, trigger, args, kwargs, id, name, misfire_grace_time, coalesce)
             tail = (max_instances, next_run_time, jobstore, executor, True)
+            if at_most_once is not undefined:
+                trigger_args["at_most_once"] = at_most_once
             self.add_job(*head, *tail, **trigger_args)
             return func
 
@@ -457,6 +495,39 @@ class BaseScheduler(metaclass=ABCMeta):
             self._jobs.clear(jobstore)
         self._dispatch_event(ev.SchedulerEvent(ev.EVENT_ALL_JOBS_REMOVED, jobstore))
 
+    def get_job_runs(
+        self,
+        job_id: str | None = None,
+        jobstore: str | None = None,
+        *,
+        status: StatusFilter = None,
+        since: datetime | str | None = None,
+        limit: int | None = 100,
+    ) -> list[JobRun]:
+        """The run records of one job (or all jobs), newest first; see :mod:`quartzite.runs`.
+
+        Records outlive their job. Stores that keep no records (third-party ones) add none.
+
+        :param status: only this :class:`~quartzite.runs.RunStatus` (or any of several)
+        :param since: only occurrences scheduled at or after this time
+        :param limit: at most this many records (``None``: all)
+        :raises RuntimeError: if the scheduler was not started (its stores are closed)
+        """
+        return self._history.runs(job_id, jobstore, status, since, limit)
+
+    def run_job_now(self, job_id: str, jobstore: str | None = None) -> JobRun:
+        """Run one extra occurrence of a job now, without moving its schedule.
+
+        The request goes through the job's store, so among schedulers sharing it exactly one
+        runs it (a scheduler started paused may ask; a running one takes it). It obeys
+        ``max_instances``, works on paused jobs and is recorded like any run.
+
+        :return: the occurrence's record (``pending`` until a scheduler takes it)
+        :raises JobLookupError: if there is no such job
+        :raises RuntimeError: if the scheduler was not started
+        """
+        return self._history.run_now(job_id, jobstore)
+
     def print_jobs(self, jobstore: str | None = None, out: IO[str] | None = None) -> None:
         """Write a listing of the jobs (pending ones while stopped) to ``out`` (stdout).
 
@@ -554,12 +625,12 @@ class BaseScheduler(metaclass=ABCMeta):
 
     def _report_run_outcome(self, event: Any) -> None:
         """The one path by which every executor reports how a run ended (executed, error or
-        missed).
-
-        The run record of the history issue is written here, before listeners hear of the
-        outcome, so that history, run-now and recovery all read one record; for now the outcome
-        only goes on to :meth:`_dispatch_event`.
-        """
+        missed): the outcome is queued for the run's record (stores that keep records), then
+        dispatched to the listeners."""
+        alias = event.jobstore
+        store = self._jobstores.get(alias) if alias is not None else None
+        if isinstance(store, ClaimingJobStore) and store.claims_for_scheduler():
+            self._recorder.report(alias, store, outcome_of(event, self._membership.scheduler_id))
         self._dispatch_event(event)
 
     def _process_jobs(self) -> float | None:

@@ -1,0 +1,225 @@
+"""Writing each run's outcome onto its run record, in batches, off the executors' threads.
+
+An executor reports an outcome (``BaseScheduler._report_run_outcome``) on whatever thread the run
+ended on: a pool thread, the event loop. Writing the record there would make every run wait
+for a database round trip, and put blocking I/O on an event loop. So outcomes are queued here
+and one writer thread per scheduler writes them: it takes everything queued, one
+``finish_runs`` call (one transaction) per store, and while that transaction runs, the next
+outcomes gather for the next one. Under load a write therefore carries hundreds of outcomes; when
+idle, an outcome reaches its store within milliseconds, which keeps the window in which a killed
+process leaves a finished run looking unfinished (and so run again by recovery) small.
+
+A store that cannot be written to keeps its outcomes queued and is retried, with a growing
+pause, until the scheduler shuts down; at shutdown one last attempt is made and what still
+cannot be written is logged (those runs will be recovered by another scheduler, as interrupted).
+
+This module also keeps the occurrences in flight (taken, not yet recorded as finished), so that
+records this scheduler holds in a store but is not running (a claim whose reply was lost with
+the connection) can be recovered: see :meth:`RunRecorder.lost`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from ..jobstores.claims import ClaimingJobStore, RunOutcome
+from ..runs import RunStatus
+from ..util import UTC
+
+if TYPE_CHECKING:
+    from logging import Logger
+
+    from .base import BaseScheduler as SchedulerLike
+
+__all__ = ("RunRecorder", "outcome_of")
+
+_TEXT_LIMIT = 65536
+_MAX_RETRY_PAUSE = 30.0
+
+_Key = tuple[str, str, float]  # store alias, job id, scheduled run time (UTC timestamp)
+
+
+def outcome_of(event: JobExecutionEvent, scheduler_id: str) -> RunOutcome:
+    """The run outcome an executor's event describes."""
+    finished_at = datetime.now(UTC)
+    if event.code == EVENT_JOB_MISSED:
+        return RunOutcome(
+            event.job_id, event.scheduled_run_time, RunStatus.MISSED, finished_at, scheduler_id
+        )
+    if event.code == EVENT_JOB_ERROR:
+        exc = event.exception
+        exc_type = None if exc is None else type(exc)
+        return RunOutcome(
+            event.job_id,
+            event.scheduled_run_time,
+            RunStatus.ERROR,
+            finished_at,
+            scheduler_id,
+            exception_type=None
+            if exc_type is None
+            else f"{exc_type.__module__}.{exc_type.__qualname__}"[:255],
+            exception_message=None if exc is None else _clip(str(exc)),
+            traceback=None if event.traceback is None else _clip(event.traceback),
+        )
+    return RunOutcome(
+        event.job_id,
+        event.scheduled_run_time,
+        RunStatus.SUCCESS,
+        finished_at,
+        scheduler_id,
+        return_value=event.retval,
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+
+
+def _key(alias: str, job_id: str, run_time: datetime) -> _Key:
+    return (alias, job_id, run_time.timestamp())
+
+
+class RunRecorder:
+    """Queues outcomes per store and writes them in batches (see the module docstring)."""
+
+    def __init__(self, scheduler: SchedulerLike) -> None:
+        self._scheduler = scheduler
+        self._condition = threading.Condition()
+        self._queues: defaultdict[str, list[RunOutcome]] = defaultdict(list)
+        self._stores: dict[str, ClaimingJobStore] = {}
+        self._in_flight: dict[_Key, float] = {}
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._retry_pause = 0.0
+
+    @property
+    def _logger(self) -> Logger:
+        return self._scheduler._logger
+
+    # -- in flight
+
+    def taken(self, alias: str, job_id: str, run_times: Iterable[datetime]) -> None:
+        """Remember occurrences this scheduler took and is about to run."""
+        now = time.monotonic()
+        with self._condition:
+            for run_time in run_times:
+                self._in_flight[_key(alias, job_id, run_time)] = now
+
+    def lost(self, alias: str, held: Iterable[tuple[str, datetime]], grace: float) -> list[Any]:
+        """Of the ``(job id, scheduled run time)`` records a store says this scheduler holds,
+        those it is not running (nor has just taken: ``grace`` seconds)."""
+        now = time.monotonic()
+        with self._condition:
+            queued = {
+                (outcome.job_id, outcome.scheduled_run_time.timestamp())
+                for outcome in self._queues.get(alias, ())
+            }
+            lost = []
+            for job_id, run_time in held:
+                key = _key(alias, job_id, run_time)
+                since = self._in_flight.get(key)
+                if since is not None or (job_id, key[2]) in queued:
+                    continue
+                lost.append((job_id, run_time))
+            # Entries forgotten by an executor that never reported (it should not happen)
+            # are dropped after a long while so the table cannot grow without bound.
+            for key, since in list(self._in_flight.items()):
+                if now - since > max(grace, 1) * 1000:
+                    del self._in_flight[key]
+            return lost
+
+    # -- outcomes
+
+    def report(self, alias: str, store: ClaimingJobStore, outcome: RunOutcome) -> None:
+        """Queue ``outcome`` for ``store``; the writer thread writes it soon."""
+        with self._condition:
+            self._stores[alias] = store
+            self._queues[alias].append(outcome)
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(
+                    target=self._run, name="quartzite-run-recorder", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not any(self._queues.values()) and not self._stopping:
+                    self._condition.wait()
+                if self._stopping and not any(self._queues.values()):
+                    self._thread = None
+                    return
+            if not self._write_queued() and not self._stopping:
+                self._retry_pause = min(max(self._retry_pause * 2, 0.5), _MAX_RETRY_PAUSE)
+                with self._condition:
+                    self._condition.wait(self._retry_pause)
+            else:
+                self._retry_pause = 0.0
+
+    def _write_queued(self) -> bool:
+        """Write what is queued, one batch per store; ``False`` if a store failed."""
+        with self._condition:
+            batches = {alias: queue[:] for alias, queue in self._queues.items() if queue}
+            for alias in batches:
+                self._queues[alias].clear()
+        ok = True
+        for alias, outcomes in batches.items():
+            store = self._stores[alias]
+            try:
+                store.finish_runs(outcomes)
+            except Exception as exc:
+                ok = False
+                self._logger.warning(
+                    "Could not record %d run outcome(s) in job store %r (%s); will retry",
+                    len(outcomes),
+                    alias,
+                    exc,
+                )
+                with self._condition:
+                    self._queues[alias][:0] = outcomes
+                continue
+            with self._condition:
+                for outcome in outcomes:
+                    key = _key(alias, outcome.job_id, outcome.scheduled_run_time)
+                    self._in_flight.pop(key, None)
+        return ok
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write everything queued now (the caller's thread), retrying until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._condition:
+                if not any(self._queues.values()):
+                    return
+            if self._write_queued() or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        with self._condition:
+            left = sum(len(queue) for queue in self._queues.values())
+        if left:
+            self._logger.error(
+                "%d run outcome(s) could not be recorded; those runs will count as interrupted",
+                left,
+            )
+
+    def stop(self) -> None:
+        """Write what is queued and stop the writer thread."""
+        with self._condition:
+            self._stopping = True
+            thread = self._thread
+            self._condition.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(15)
+        self.flush()
+        with self._condition:
+            self._queues.clear()
+            self._in_flight.clear()
+            self._stopping = False
+            self._thread = None
