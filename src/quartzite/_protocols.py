@@ -51,7 +51,13 @@ class SchedulerLike(Protocol):
         """Delete a job from its store."""
 
     def get_job_runs(
-        self, job_id: str | None = None, jobstore: str | None = None, **filters: Any
+        self,
+        job_id: str | None = None,
+        jobstore: str | None = None,
+        *,
+        status: Any = None,
+        since: Any = None,
+        limit: int | None = 100,
     ) -> list[JobRun]:
         """The run records of a job, newest first."""
 

@@ -258,10 +258,15 @@ class Job:
         self._require_scheduler().resume_job(self.id, self._jobstore_alias)
         return self
 
-    def get_runs(self, **filters: Any) -> list[JobRun]:
-        """This job's run records, newest first (``status``, ``since`` and ``limit`` as for
-        the scheduler's ``get_job_runs``)."""
-        return self._require_scheduler().get_job_runs(self.id, self._jobstore_alias, **filters)
+    def get_runs(
+        self, *, status: Any = None, since: Any = None, limit: int | None = 100
+    ) -> list[JobRun]:
+        """This job's run records, newest first (the filters of the scheduler's
+        ``get_job_runs``)."""
+        scheduler = self._require_scheduler()
+        return scheduler.get_job_runs(
+            self.id, self._jobstore_alias, status=status, since=since, limit=limit
+        )
 
     def run_now(self) -> JobRun:
         """Run one extra occurrence now, through the job's store (see ``run_job_now``)."""

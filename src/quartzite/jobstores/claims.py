@@ -42,10 +42,11 @@ __all__ = (
     "JobPlan",
     "RunOutcome",
     "StatusFilter",
+    "claims_for_scheduler",
     "decode_return_value",
     "describe_trigger",
-    "log_broken_trigger",
     "encode_return_value",
+    "log_broken_trigger",
     "plan_job",
     "statuses",
 )
@@ -247,6 +248,12 @@ class HistoryOptions:
         return cls(history, max_runs_per_job, float(max_run_age), max_return_value_size)
 
 
+def claims_for_scheduler(store: object) -> bool:
+    """Whether a scheduler should claim from ``store`` and record its runs (see
+    :meth:`ClaimingJobStore.claims_for_scheduler`); ``False`` for any other store."""
+    return isinstance(store, ClaimingJobStore) and type(store).claims_for_scheduler()
+
+
 def encode_return_value(
     serializer: BaseSerializer, value: Any, max_size: int, job_id: str
 ) -> bytes | None:
@@ -426,7 +433,7 @@ class ClaimingJobStore(BaseJobStore):
             cached = not any(
                 name in klass.__dict__ for klass in below for name in ("get_due_jobs", "update_job")
             )
-            cls._claims_for_scheduler = cached
+            type.__setattr__(cls, "_claims_for_scheduler", cached)
         return bool(cached)
 
     def watch(self, callback: Callable[[], None]) -> None:

@@ -26,7 +26,6 @@ from ..executors.base import MaxInstancesReachedError
 from ..jobstores.base import JobLookupError
 from ..jobstores.claims import RECOVERED, RUN_NOW, Claim, ClaimedRun, ClaimingJobStore, RunOutcome
 from ..runs import RunStatus
-from ..util import UTC
 
 if TYPE_CHECKING:
     from ..job import Job
@@ -216,7 +215,7 @@ class ClaimingRound:
     ) -> None:
         """Record the runs of ``run`` as ended without starting."""
         scheduler = self._scheduler
-        finished_at = datetime.now(UTC)
+        finished_at = scheduler._current_time()
         for run_time in run.run_times:
             outcome = RunOutcome(
                 run.job.id,

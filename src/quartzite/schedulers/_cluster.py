@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import threading
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..jobstores.claims import ClaimingJobStore
@@ -33,6 +31,9 @@ __all__ = ("Membership", "default_scheduler_id")
 
 def default_scheduler_id() -> str:
     """``<host>-<pid>-<random>``: readable in listings, unique even across restarts."""
+    import socket  # both cost milliseconds at import time, and most schedulers name themselves
+    import uuid
+
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
@@ -51,7 +52,7 @@ class Membership:
 
     def __init__(self, scheduler: BaseScheduler) -> None:
         self._scheduler = scheduler
-        self.scheduler_id = default_scheduler_id()
+        self._scheduler_id: str | None = None
         self.checkin_interval = 10.0
         self.lease_time = 30.0
         #: set after each check-in; the processing round then looks for runs to recover
@@ -59,6 +60,13 @@ class Membership:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._watched: dict[int, ClaimingJobStore] = {}
+
+    @property
+    def scheduler_id(self) -> str:
+        """The configured id, or a default made on first use."""
+        if self._scheduler_id is None:
+            self._scheduler_id = default_scheduler_id()
+        return self._scheduler_id
 
     def configure(self, config: dict[str, Any]) -> None:
         """Take ``scheduler_id``, ``checkin_interval`` and ``lease_time`` out of ``config``."""
@@ -70,7 +78,7 @@ class Membership:
                 raise ValueError(
                     f"scheduler_id must be at most 191 characters, got {len(scheduler_id)}"
                 )
-            self.scheduler_id = scheduler_id
+            self._scheduler_id = scheduler_id
         checkin = _seconds("checkin_interval", config.pop("checkin_interval", 10))
         lease = _seconds("lease_time", config.pop("lease_time", 30))
         if lease <= checkin:

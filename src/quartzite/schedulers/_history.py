@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
-from ..jobstores.claims import ClaimingJobStore, StatusFilter, statuses
+from ..jobstores.claims import ClaimingJobStore, StatusFilter, claims_for_scheduler, statuses
 from ..runs import JobRun, RunStatus
 from ..util import UTC, convert_to_datetime
 from ._states import STATE_RUNNING, STATE_STOPPED
@@ -72,7 +72,9 @@ class RunHistory:
             if jobstore not in (None, alias) or not isinstance(store, ClaimingJobStore):
                 continue
             for run in store.get_runs(job_id, status=wanted, since=since, limit=limit):
-                found.append(run if run.jobstore == alias else dataclasses.replace(run, jobstore=alias))
+                found.append(
+                    run if run.jobstore == alias else dataclasses.replace(run, jobstore=alias)
+                )
         found.sort(key=lambda run: run.scheduled_run_time, reverse=True)
         return found if limit is None else found[:limit]
 
@@ -85,7 +87,8 @@ class RunHistory:
             assert alias is not None  # a started scheduler finds jobs in stores only
             store = scheduler._lookup_jobstore(alias)
             now = scheduler._current_time()
-            if isinstance(store, ClaimingJobStore):
+            if claims_for_scheduler(store):
+                assert isinstance(store, ClaimingJobStore)
                 record = store.request_run(job_id, now)
                 scheduler._logger.info('Run of job "%s" requested now', job)
                 if scheduler.state == STATE_RUNNING:

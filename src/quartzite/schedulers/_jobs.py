@@ -46,8 +46,12 @@ def same_schedule(stored: Any, new: Any) -> bool:
     if not (isinstance(old_state, dict) and isinstance(new_state, dict)):
         return bool(old_state == new_state)
     if isinstance(new, (IntervalTrigger, CalendarIntervalTrigger)):
-        old_state = {key: value for key, value in old_state.items() if key not in _BUILD_TIME_FIELDS}
-        new_state = {key: value for key, value in new_state.items() if key not in _BUILD_TIME_FIELDS}
+        old_state = {
+            key: value for key, value in old_state.items() if key not in _BUILD_TIME_FIELDS
+        }
+        new_state = {
+            key: value for key, value in new_state.items() if key not in _BUILD_TIME_FIELDS
+        }
     return bool(old_state == new_state)
 
 
@@ -220,9 +224,12 @@ class JobCatalog:
         given.
         """
         stored = store.lookup_job(job.id)
-        if stored is not None and stored.next_run_time is not None:
-            if same_schedule(stored.trigger, job.trigger):
-                job._modify(next_run_time=stored.next_run_time)
+        if (
+            stored is not None
+            and stored.next_run_time is not None
+            and same_schedule(stored.trigger, job.trigger)
+        ):
+            job._modify(next_run_time=stored.next_run_time)
 
     def pending_in(self, jobstore: str | None) -> list[tuple[Job, str]]:
         """The pending jobs bound for ``jobstore`` (all when ``None``), with their alias."""

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from ..jobstores.claims import ClaimingJobStore, RunOutcome
 from ..runs import RunStatus
-from ..util import UTC
 
 if TYPE_CHECKING:
     from logging import Logger
@@ -45,9 +44,8 @@ _MAX_RETRY_PAUSE = 30.0
 _Key = tuple[str, str, float]  # store alias, job id, scheduled run time (UTC timestamp)
 
 
-def outcome_of(event: JobExecutionEvent, scheduler_id: str) -> RunOutcome:
-    """The run outcome an executor's event describes."""
-    finished_at = datetime.now(UTC)
+def outcome_of(event: JobExecutionEvent, scheduler_id: str, finished_at: datetime) -> RunOutcome:
+    """The run outcome an executor's event describes, as of ``finished_at``."""
     if event.code == EVENT_JOB_MISSED:
         return RunOutcome(
             event.job_id, event.scheduled_run_time, RunStatus.MISSED, finished_at, scheduler_id

@@ -35,7 +35,7 @@ from ..events import (
 from ..executors.base import MaxInstancesReachedError
 from ..job import Job
 from ..jobstores.base import JobLookupError
-from ..jobstores.claims import ClaimingJobStore, log_broken_trigger
+from ..jobstores.claims import ClaimingJobStore, claims_for_scheduler, log_broken_trigger
 from ..util import UTC
 from ._claiming import ClaimingRound, remove_job_without_executor
 from ._states import STATE_PAUSED
@@ -101,7 +101,7 @@ class ProcessingRound:
 
         with scheduler._jobstores_lock:
             for alias, store in scheduler._jobstores.items():
-                if isinstance(store, ClaimingJobStore) and store.claims_for_scheduler():
+                if claims_for_scheduler(store):
                     try:
                         self._claiming.process(alias, store, now, events)
                     except Exception as exc:
@@ -280,5 +280,3 @@ class ProcessingRound:
             logger.exception('Error pausing job "%s" in job store %r', job.id, alias)
             return False
         return True
-
-

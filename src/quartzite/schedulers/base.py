@@ -27,7 +27,7 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from logging import Logger, getLogger
-from typing import IO, Any, Callable, ContextManager, TypeVar, Union
+from typing import IO, Any, Callable, ContextManager, TypeVar, Union, cast
 
 from tzlocal import get_localzone
 
@@ -36,13 +36,12 @@ from .._schedule import MAX_CATCH_UP, first_run_time
 from ..executors.base import BaseExecutor
 from ..job import Job
 from ..jobstores.base import BaseJobStore, JobLookupError
-from ..jobstores.claims import ClaimingJobStore, StatusFilter
+from ..jobstores.claims import ClaimingJobStore, StatusFilter, claims_for_scheduler
 from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, PluginRegistry
+from ..runs import JobRun
 from ..triggers.base import BaseTrigger
 from ..util import maybe_ref, undefined
 from . import SchedulerAlreadyRunningError, SchedulerNotRunningError
-from ..runs import JobRun
-from ._claiming import ClaimingRound  # noqa: F401  (re-exported for the docs' cross-reference)
 from ._cluster import Membership
 from ._components import ComponentRegistry, forward_to
 from ._config import ConfigParser, refuse_uwsgi_without_threads
@@ -253,6 +252,11 @@ class BaseScheduler(metaclass=ABCMeta):
     def running(self) -> bool:
         """Whether :meth:`start` was called and :meth:`shutdown` was not (paused included)."""
         return self.state != STATE_STOPPED
+
+    @property
+    def scheduler_id(self) -> str:
+        """This scheduler's name in the run records and check-ins of the stores it shares."""
+        return self._membership.scheduler_id
 
     @abstractmethod
     def wakeup(self) -> None:
@@ -629,8 +633,9 @@ class BaseScheduler(metaclass=ABCMeta):
         dispatched to the listeners."""
         alias = event.jobstore
         store = self._jobstores.get(alias) if alias is not None else None
-        if isinstance(store, ClaimingJobStore) and store.claims_for_scheduler():
-            self._recorder.report(alias, store, outcome_of(event, self._membership.scheduler_id))
+        if claims_for_scheduler(store):
+            outcome = outcome_of(event, self.scheduler_id, self._current_time())
+            self._recorder.report(alias, cast(ClaimingJobStore, store), outcome)
         self._dispatch_event(event)
 
     def _process_jobs(self) -> float | None:
