@@ -182,6 +182,8 @@ class LiveSchedulerTests:
         assert harness.wait_until(lambda: events.of(EVENT_JOB_EXECUTED))
         assert harness.wait_until(lambda: len(events.codes) >= 7)
         harness.shutdown(scheduler)
+        # The state says "stopped" as soon as the shutdown begins; the event ends it.
+        assert harness.wait_until(lambda: EVENT_SCHEDULER_SHUTDOWN in events.codes)
 
         codes = events.codes
         assert codes[:4] == [
@@ -193,7 +195,7 @@ class LiveSchedulerTests:
         assert sorted(codes[4:7]) == sorted(
             [EVENT_JOB_REMOVED, EVENT_JOB_SUBMITTED, EVENT_JOB_EXECUTED]
         )
-        assert codes[7:] == [EVENT_SCHEDULER_SHUTDOWN]
+        assert codes[7:] == [EVENT_SCHEDULER_SHUTDOWN], codes
         assert events.events[0].alias == events.events[1].alias == "default"
 
     def test_added_job_wakes_idle_scheduler(self, harness: Harness, live: Any) -> None:

@@ -183,6 +183,12 @@ class ClaimingRound:
             )
         recorder = scheduler._recorder
         recorder.taken(alias, job.id, run.run_times)
+        if scheduler._stopping:
+            # Its executors are going away. The records stay "running" under this scheduler,
+            # whose check-ins the shutdown releases: another scheduler (or this one, restarted)
+            # recovers these occurrences at once.
+            logger.info('Not starting job "%s": the scheduler is shutting down', job)
+            return
         try:
             executor = scheduler._lookup_executor(job.executor)
             executor.submit_job(job, run.run_times)
@@ -197,6 +203,9 @@ class ClaimingRound:
                 ev.JobSubmissionEvent(ev.EVENT_JOB_MAX_INSTANCES, job.id, alias, run.run_times)
             )
         except BaseException as exc:
+            if scheduler._stopping:
+                logger.info('Not starting job "%s": the scheduler is shutting down', job)
+                return
             logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._finish(alias, store, run, RunStatus.ERROR, exc)
         else:

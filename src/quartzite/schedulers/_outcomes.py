@@ -89,6 +89,9 @@ class RunRecorder:
     def __init__(self, scheduler: SchedulerLike) -> None:
         self._scheduler = scheduler
         self._condition = threading.Condition()
+        # Held for a whole write, so that flush() returns only once what was queued before it
+        # is in the store, even when the writer thread had already taken it.
+        self._write_lock = threading.Lock()
         self._queues: defaultdict[str, list[RunOutcome]] = defaultdict(list)
         self._stores: dict[str, ClaimingJobStore] = {}
         self._in_flight: dict[_Key, float] = {}
@@ -163,6 +166,10 @@ class RunRecorder:
 
     def _write_queued(self) -> bool:
         """Write what is queued, one batch per store; ``False`` if a store failed."""
+        with self._write_lock:
+            return self._write_batches()
+
+    def _write_batches(self) -> bool:
         with self._condition:
             batches = {alias: queue[:] for alias, queue in self._queues.items() if queue}
             for alias in batches:
@@ -189,23 +196,18 @@ class RunRecorder:
                     self._in_flight.pop(key, None)
         return ok
 
-    def flush(self, timeout: float = 10.0) -> None:
-        """Write everything queued now (the caller's thread), retrying until ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._condition:
-                if not any(self._queues.values()):
-                    return
-            if self._write_queued() or time.monotonic() >= deadline:
-                break
+    def flush(self, retry_for: float = 0.0) -> bool:
+        """Write everything queued so far, on the caller's thread (waiting for a write the
+        writer thread has begun); failing stores are retried for ``retry_for`` seconds.
+
+        :return: whether everything queued is written
+        """
+        deadline = time.monotonic() + retry_for
+        while not self._write_queued():
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.2)
-        with self._condition:
-            left = sum(len(queue) for queue in self._queues.values())
-        if left:
-            self._logger.error(
-                "%d run outcome(s) could not be recorded; those runs will count as interrupted",
-                left,
-            )
+        return True
 
     def stop(self) -> None:
         """Write what is queued and stop the writer thread."""
@@ -215,7 +217,14 @@ class RunRecorder:
             self._condition.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join(15)
-        self.flush()
+        if not self.flush(retry_for=10.0):
+            with self._condition:
+                left = sum(len(queue) for queue in self._queues.values())
+            self._logger.error(
+                "%d run outcome(s) could not be recorded; those runs will be recovered as "
+                "interrupted by the schedulers sharing the store",
+                left,
+            )
         with self._condition:
             self._queues.clear()
             self._in_flight.clear()

@@ -1,6 +1,13 @@
 """One processing round: submit what is due in every job store, then say how long to sleep.
 
-The round, for each job store in turn (holding the scheduler's job store lock):
+A store that claims (:func:`~quartzite.jobstores.claims.claims_for_scheduler`: the memory, SQL
+and Redis stores) is handed to :class:`~._claiming.ClaimingRound`, which takes due occurrences
+atomically so that several schedulers may share the store. Every other store (one written for
+APScheduler 3.x, or a subclass overriding its ``get_due_jobs``/``update_job``) takes the
+contract's path below; both end by asking the store for its next run time, bounded by its poll
+interval when other processes can change it without telling us.
+
+The contract's path, for each job store in turn (holding the scheduler's job store lock):
 
 1. ask the store for the jobs due at ``now``; a store that fails is retried after
    ``jobstore_retry_interval`` and the round goes on with the next store;
@@ -105,7 +112,8 @@ class ProcessingRound:
                     try:
                         self._claiming.process(alias, store, now, events)
                     except Exception as exc:
-                        logger.warning("Error claiming due jobs in job store %r: %s", alias, exc)
+                        # The same words as the contract's path: alerts match on them.
+                        logger.warning("Error getting due jobs from job store %r: %s", alias, exc)
                         logger.debug("The claim failed with", exc_info=True)
                         next_wakeup = _earliest(next_wakeup, retry_at)
                     else:
