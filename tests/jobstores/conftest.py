@@ -131,7 +131,7 @@ def create_store(
     ) -> BaseJobStore:
         store: BaseJobStore
         if kind == "memory":
-            store = MemoryJobStore()
+            store = MemoryJobStore(**options)  # nothing to serialize: ``serializer`` unused
         elif kind in ("sqlite_file", "sqlite_memory", "postgresql", "mariadb"):
             from quartzite.jobstores.sqlalchemy import SQLAlchemyJobStore
 
@@ -181,8 +181,16 @@ def _drop_tables(store: Any) -> None:
 
 
 def _delete_keys(store: Any) -> None:
+    """Delete the store's keys: ``run_times_key`` and every key starting with ``jobs_key`` (the
+    jobs, the quarantine, the run records and their indexes, the claims and check-ins)."""
+    import re
+
     try:
-        store.redis.delete(store.jobs_key, store.run_times_key, store.quarantine_key)
+        store.unwatch()
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", store.jobs_key) + "*"
+        keys = [store.run_times_key, *store.redis.scan_iter(match=pattern, count=1000)]
+        for start in range(0, len(keys), 500):
+            store.redis.delete(*keys[start : start + 500])
     finally:
         store.redis.close()
 
