@@ -190,6 +190,29 @@ def refused(error: type[Exception], message: str, detail: str) -> Iterator[None]
     assert getattr(exc.value, "__notes__", []) == [detail]
 
 
+class TestAtMostOnce:
+    def test_defaults_to_false_and_stays_out_of_the_state(self, job: Job) -> None:
+        assert job.at_most_once is False
+        assert "at_most_once" not in job.__getstate__()
+
+    def test_travels_with_the_state_when_set(self, job: Job) -> None:
+        job._modify(at_most_once=True)
+        state = job.__getstate__()
+        assert state["at_most_once"] is True
+        restored = Job.__new__(Job)
+        restored.__setstate__(state)
+        assert restored.at_most_once is True
+
+    def test_a_state_without_it_restores_the_default(self, job: Job) -> None:
+        restored = Job.__new__(Job)
+        restored.__setstate__(job.__getstate__())
+        assert restored.at_most_once is False
+
+    def test_must_be_a_bool(self, job: Job) -> None:
+        with pytest.raises(TypeError, match="at_most_once must be True or False, got str: 'yes'"):
+            job._modify(at_most_once="yes")
+
+
 class TestModifyValidation:
     def test_id_must_be_string(self, scheduler: DummyScheduler) -> None:
         with refused(TypeError, "id must be a nonempty string", "got int: 3"):

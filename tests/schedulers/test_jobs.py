@@ -306,6 +306,32 @@ def test_add_job_replace_existing(started: DummyScheduler, recorder: EventRecord
     assert job_events(recorder) == [(EVENT_JOB_ADDED, "job", "default")]
 
 
+def test_replacing_with_the_same_schedule_keeps_the_pending_run(
+    started: DummyScheduler, freeze_time: Any
+) -> None:
+    # Every worker of a web application adds its jobs at boot: a later boot must not push the
+    # next run further off (an interval trigger built later starts later).
+    first = started.add_job(dummy_job, "interval", minutes=10, id="job", replace_existing=True)
+    freeze_time.advance(minutes=7)
+    second = started.add_job(dummy_job, "interval", minutes=10, id="job", replace_existing=True)
+    assert second.next_run_time == first.next_run_time
+    assert started.get_job("job").next_run_time == first.next_run_time  # type: ignore[union-attr]
+
+
+def test_replacing_with_another_schedule_or_an_explicit_time_takes_the_new_one(
+    started: DummyScheduler, freeze_time: Any
+) -> None:
+    first = started.add_job(dummy_job, "interval", minutes=10, id="job")
+    freeze_time.advance(minutes=7)
+    changed = started.add_job(dummy_job, "interval", minutes=5, id="job", replace_existing=True)
+    assert changed.next_run_time == first.next_run_time + timedelta(minutes=2)  # type: ignore[operator]
+    explicit = freeze_time.now(started.timezone) + timedelta(hours=1)
+    again = started.add_job(
+        dummy_job, "interval", minutes=5, id="job", next_run_time=explicit, replace_existing=True
+    )
+    assert again.next_run_time == explicit
+
+
 def test_pending_jobs_replace_existing_at_start(scheduler: DummyScheduler) -> None:
     scheduler.add_job(no_args_job, id="job")
     replacement = scheduler.add_job(dummy_job, id="job", replace_existing=True)
