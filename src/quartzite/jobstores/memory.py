@@ -1,20 +1,47 @@
-"""A job store that keeps jobs in memory, in a heap ordered by next run time."""
+"""A job store that keeps jobs in memory, in a heap ordered by next run time.
+
+It is also a :class:`~quartzite.jobstores.claims.ClaimingJobStore` for one process: claims,
+run records (history, run-now, recovery, ``max_instances``) live in plain dictionaries guarded
+by one lock, so every claiming operation is atomic without any further care.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from heapq import heapify, heappop, heappush
+import threading
+from bisect import bisect_left, insort
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from heapq import heapify, heappop, heappush, merge
 from itertools import count
 from math import inf
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from .._schedule import MAX_CATCH_UP
+from ..runs import JobRun, RunStatus
 from ..util import datetime_to_utc_timestamp
-from .base import BaseJobStore, ConflictingIdError, JobLookupError
+from .base import ConflictingIdError, JobLookupError
+from .claims import (
+    DEFAULT_CLAIM_LIMIT,
+    RECOVERED,
+    RUN_NOW,
+    Claim,
+    ClaimedRun,
+    ClaimingJobStore,
+    HistoryOptions,
+    RunOutcome,
+    StatusFilter,
+    plan_job,
+    statuses,
+)
 
 if TYPE_CHECKING:
     from ..job import Job
 
 __all__ = ("MemoryJobStore",)
+
+UTC = timezone.utc
 
 # A heap entry is a list [sort key, job id, sequence number, job]. The sort key is the UTC
 # timestamp of the next run time (inf when paused); ties are ordered by job id, and the sequence
@@ -24,16 +51,107 @@ __all__ = ("MemoryJobStore",)
 # (amortized), where a sorted list costs O(n) per insertion and removal.
 _KEY, _ID, _SEQUENCE, _JOB = range(4)
 
+# Finished records dropped by age in one finish_runs call at most: retention never turns one
+# report of an outcome into a long pause, and what is left is dropped by the next reports.
+_AGE_BATCH = 1000
 
-class MemoryJobStore(BaseJobStore):
-    """Stores jobs in an in-memory heap. No serialization: the same Job objects come back."""
+_RunKey = tuple[str, datetime]
+_RUN_TIME = attrgetter("scheduled_run_time")
 
-    def __init__(self) -> None:
+
+def _utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (naive values are taken as UTC, as elsewhere)."""
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class _Record:
+    """The mutable run record of one occurrence (a :class:`JobRun` is its frozen copy)."""
+
+    # The fields of JobRun, but for ``jobstore`` (the alias of whoever reads the record).
+    __slots__ = tuple(field.name for field in fields(JobRun) if field.name != "jobstore")
+
+    def __init__(
+        self,
+        job_id: str,
+        scheduled_run_time: datetime,
+        status: RunStatus,
+        scheduler_id: str | None,
+        started_at: datetime | None,
+        *,
+        manual: bool = False,
+    ) -> None:
+        self.job_id = job_id
+        self.scheduled_run_time = scheduled_run_time
+        self.status = status
+        self.scheduler_id = scheduler_id
+        self.attempt = 1
+        self.started_at = started_at
+        self.finished_at: datetime | None = None
+        self.exception_type: str | None = None
+        self.exception_message: str | None = None
+        self.traceback: str | None = None
+        self.return_value: Any = None
+        self.recovered = False
+        self.manual = manual
+
+    def __lt__(self, other: _Record) -> bool:
+        # Records order by scheduled run time, for bisect (whose ``key`` Python 3.9 lacks).
+        return self.scheduled_run_time < other.scheduled_run_time
+
+    def to_run(self, jobstore: str | None) -> JobRun:
+        return JobRun(jobstore=jobstore, **{name: getattr(self, name) for name in self.__slots__})
+
+
+class MemoryJobStore(ClaimingJobStore):
+    """Stores jobs in an in-memory heap. No serialization: the same Job objects come back.
+
+    Run records are kept in memory too, return values as the very objects the jobs returned.
+    Nothing is shared with other processes, so :attr:`poll_interval` is ``None`` and
+    :meth:`watch` does nothing; claims are atomic under one lock.
+
+    :param history: keep finished run records (``False``: only pending and running ones)
+    :param max_runs_per_job: finished records kept per job, the newest
+    :param max_run_age: finished records older than this (seconds or a ``timedelta``) are
+        dropped
+    :param max_return_value_size: ``0`` never keeps return values; any other value keeps them
+        (they are not serialized, so there is no size to compare)
+    """
+
+    def __init__(
+        self,
+        *,
+        history: bool = True,
+        max_runs_per_job: int = 100,
+        max_run_age: float | timedelta = 30 * 86400.0,
+        max_return_value_size: int = 64 * 1024,
+    ) -> None:
         super().__init__()
+        self.history_options = HistoryOptions.checked(
+            type(self).__name__, history, max_runs_per_job, max_run_age, max_return_value_size
+        )
         self._entries: dict[str, list[Any]] = {}  # job id -> its live heap entry
         self._heap: list[list[Any]] = []
         self._sequence = count()
         self._dead_entries = 0
+        # Guards the run records and check-ins (outcomes arrive from executor threads). The job
+        # methods (add_job, update_job, ...) do not take it: they stay as fast as before, and
+        # the scheduler serializes them, and claim_jobs, under its own store lock.
+        self._lock = threading.RLock()
+        self._records: dict[_RunKey, _Record] = {}
+        self._job_runs: dict[str, list[_Record]] = {}  # job id -> its records, oldest first
+        self._running: dict[_RunKey, _Record] = {}
+        self._running_counts: dict[str, int] = {}
+        self._pending: dict[_RunKey, _Record] = {}  # in the order run-now asked for them
+        self._finished_counts: dict[str, int] = {}
+        self._finished_total = 0
+        # [finished_at timestamp, sequence, record]: the oldest finished record on top, for
+        # age retention. Entries of records dropped otherwise stay until popped or compacted.
+        self._ages: list[tuple[float, int, _Record]] = []
+        self._checkins: dict[str, float] = {}  # scheduler id -> expiry timestamp
 
     @property
     def _jobs(self) -> list[tuple[Job, float | None]]:
@@ -112,6 +230,7 @@ class MemoryJobStore(BaseJobStore):
             self._push(job, timestamp)
 
     def remove_job(self, job_id: str) -> None:
+        # The job's run records stay: history outlives the job.
         entry = self._entries.pop(job_id, None)
         if entry is None:
             raise JobLookupError(job_id)
@@ -140,3 +259,369 @@ class MemoryJobStore(BaseJobStore):
         self._heap = [entry for entry in self._heap if entry[_JOB] is not None]
         heapify(self._heap)
         self._dead_entries = 0
+
+    def _pop_due(
+        self, now_timestamp: float, limit: int, executors: Collection[str] | None, claim: Claim
+    ) -> list[list[Any]]:
+        """Pop the heap entries of the ``limit`` earliest due jobs that an executor in
+        ``executors`` runs, in order; the caller pushes each back once rescheduled (or drops it,
+        the job removed).
+
+        Popping rather than marking dead: a burst of due jobs leaves no dead entries behind for
+        the next claim to walk, and each claimed job costs one pop and one push. Due jobs
+        naming another executor go to ``claim.unknown_executor`` (their entries are pushed
+        back unchanged) without counting towards ``limit``, so they cannot keep ``claim.more``
+        set for ever.
+        """
+        heap = self._heap
+        taken: list[list[Any]] = []
+        others: list[list[Any]] = []
+        while heap:
+            entry = heap[0]
+            if entry[_KEY] > now_timestamp:
+                break
+            job = entry[_JOB]
+            if job is None:
+                heappop(heap)
+                self._dead_entries -= 1
+            elif executors is not None and job.executor not in executors:
+                others.append(heappop(heap))
+                claim.unknown_executor.append(job)
+            elif len(taken) == limit:
+                claim.more = True
+                break
+            else:
+                taken.append(heappop(heap))
+        for entry in others:
+            heappush(heap, entry)
+        return taken
+
+    # -- claiming --------------------------------------------------------------------------------
+
+    def claim_jobs(
+        self,
+        scheduler_id: str,
+        now: datetime,
+        *,
+        executors: Collection[str] | None = None,
+        limit: int = DEFAULT_CLAIM_LIMIT,
+        max_catch_up: int = MAX_CATCH_UP,
+    ) -> Claim:
+        now = _utc(now)
+        claim = Claim()
+        with self._lock:
+            self._claim_pending(claim, scheduler_id, now, executors, limit)
+            entries = self._pop_due(now.timestamp(), limit, executors, claim)
+            for index, entry in enumerate(entries):
+                try:
+                    self._claim_job(entry, claim, scheduler_id, now, max_catch_up)
+                except BaseException:
+                    # (Nothing here raises but MemoryError and the like.) Lose no job: the
+                    # entries not rescheduled yet go back to the heap.
+                    heap = self._heap
+                    if entry[_ID] in self._entries and not any(item is entry for item in heap):
+                        heappush(heap, entry)
+                    for rest in entries[index + 1 :]:
+                        heappush(heap, rest)
+                    raise
+        if len(claim.unknown_executor) > 1:  # a job may be due and asked for with run-now
+            claim.unknown_executor = list({job.id: job for job in claim.unknown_executor}.values())
+        return claim
+
+    def _claim_job(
+        self, entry: list[Any], claim: Claim, scheduler_id: str, now: datetime, max_catch_up: int
+    ) -> None:
+        """Plan one due job whose entry :meth:`_pop_due` popped, push the entry back with the
+        job's new run time (or forget the job), and write its records."""
+        job: Job = entry[_JOB]
+        running = self._running_counts.get(job.id, 0)
+        plan = plan_job(job, now, running=running, max_catch_up=max_catch_up, logger=self._logger)
+        if plan.next_run_time is None and not plan.broken:
+            del self._entries[job.id]
+            claim.removed.append(job.id)
+        else:
+            # plan_job moved the job's next run time (None if broken) on the stored object
+            timestamp = datetime_to_utc_timestamp(job.next_run_time)
+            entry[_KEY] = inf if timestamp is None else timestamp
+            heappush(self._heap, entry)
+            if plan.broken:
+                claim.paused.append(job.id)
+                return
+        if plan.skipped:
+            claim.skipped[job.id] = plan.skipped
+        # A run time whose record exists was taken before: never take it twice.
+        new = [
+            (run_time, utc_time)
+            for run_time in plan.run_times
+            if (job.id, utc_time := _utc(run_time)) not in self._records
+        ]
+        if not new:
+            return
+        status = RunStatus.MAX_INSTANCES if plan.refused else RunStatus.RUNNING
+        for _, utc_time in new:
+            record = _Record(job.id, utc_time, status, scheduler_id, now)
+            self._insert(record)
+            if plan.refused:
+                record.finished_at = now
+                self._finished(record)
+            else:
+                self._mark_running(record)
+        taken = ClaimedRun(job, [run_time for run_time, _ in new])
+        (claim.refused if plan.refused else claim.runs).append(taken)
+
+    def _claim_pending(
+        self,
+        claim: Claim,
+        scheduler_id: str,
+        now: datetime,
+        executors: Collection[str] | None,
+        limit: int,
+    ) -> None:
+        """Take the run-now records (at most ``limit``), oldest request first."""
+        taken = 0
+        unknown: set[str] = set()
+        for key, record in list(self._pending.items()):
+            job = self.lookup_job(record.job_id)
+            if job is not None and executors is not None and job.executor not in executors:
+                if job.id not in unknown:
+                    unknown.add(job.id)
+                    claim.unknown_executor.append(job)
+                continue  # left pending, for a scheduler that has the executor
+            if taken == limit:
+                claim.more = True
+                return
+            taken += 1
+            del self._pending[key]
+            record.scheduler_id = scheduler_id
+            record.started_at = now
+            if job is None:
+                record.status = RunStatus.INTERRUPTED
+                record.finished_at = now
+                record.exception_message = "the job was removed before it ran"
+                claim.interrupted.append(record.to_run(self._alias))
+                self._finished(record)
+            elif self._running_counts.get(job.id, 0) >= job.max_instances:
+                record.status = RunStatus.MAX_INSTANCES
+                record.finished_at = now
+                claim.refused.append(ClaimedRun(job, [record.scheduled_run_time], kind=RUN_NOW))
+                self._finished(record)
+            else:
+                record.status = RunStatus.RUNNING
+                self._mark_running(record)
+                claim.runs.append(ClaimedRun(job, [record.scheduled_run_time], kind=RUN_NOW))
+
+    def recover_runs(
+        self,
+        scheduler_id: str,
+        now: datetime,
+        *,
+        lost: Collection[tuple[str, datetime]] = (),
+    ) -> Claim:
+        now = _utc(now)
+        now_timestamp = now.timestamp()
+        lost_keys = {(job_id, _utc(run_time)) for job_id, run_time in lost}
+        claim = Claim()
+        with self._lock:
+            checkins = self._checkins
+            recovered: dict[tuple[str, int, str | None], ClaimedRun] = {}
+            for key, record in list(self._running.items()):
+                holder = record.scheduler_id
+                if holder == scheduler_id:
+                    if key not in lost_keys:
+                        continue
+                else:
+                    expires_at = checkins.get(holder) if holder is not None else None
+                    if expires_at is not None and expires_at >= now_timestamp:
+                        continue  # its scheduler is alive
+                job = self.lookup_job(record.job_id)
+                if job is None or job.at_most_once:
+                    self._unmark_running(record)
+                    record.status = RunStatus.INTERRUPTED
+                    record.finished_at = now
+                    claim.interrupted.append(record.to_run(self._alias))
+                    self._finished(record)
+                    continue
+                record.scheduler_id = scheduler_id
+                record.attempt += 1
+                record.recovered = True
+                record.started_at = now
+                group = (record.job_id, record.attempt, holder)
+                run = recovered.get(group)
+                if run is None:
+                    run = recovered[group] = ClaimedRun(
+                        job,
+                        [],
+                        kind=RECOVERED,
+                        attempt=record.attempt,
+                        previous_scheduler_id=holder,
+                    )
+                    claim.runs.append(run)
+                run.run_times.append(record.scheduled_run_time)
+        for run in claim.runs:
+            run.run_times.sort()
+        return claim
+
+    def finish_runs(self, outcomes: Sequence[RunOutcome]) -> None:
+        if not outcomes:
+            return
+        keep_values = self.history_options.max_return_value_size > 0
+        latest: datetime | None = None
+        with self._lock:
+            for outcome in outcomes:
+                status = outcome.status
+                if type(status) is not RunStatus:  # (the conversion costs a microsecond)
+                    status = RunStatus(status)
+                if not status.finished:
+                    continue
+                record = self._running.get((outcome.job_id, _utc(outcome.scheduled_run_time)))
+                if record is None or record.scheduler_id != outcome.scheduler_id:
+                    continue  # not ours any more (recovered by another scheduler) or gone
+                self._unmark_running(record)
+                record.status = status
+                record.finished_at = finished_at = _utc(outcome.finished_at)
+                record.exception_type = outcome.exception_type
+                record.exception_message = outcome.exception_message
+                record.traceback = outcome.traceback
+                record.return_value = outcome.return_value if keep_values else None
+                self._finished(record)
+                if latest is None or finished_at > latest:
+                    latest = finished_at
+            if latest is not None:
+                self._drop_old(latest.timestamp() - self.history_options.max_run_age)
+
+    def check_in(self, scheduler_id: str, now: datetime, lease_time: float) -> None:
+        with self._lock:
+            self._checkins[scheduler_id] = _utc(now).timestamp() + lease_time
+
+    def release(self, scheduler_id: str) -> None:
+        with self._lock:
+            self._checkins.pop(scheduler_id, None)
+
+    def request_run(self, job_id: str, now: datetime) -> JobRun:
+        now = _utc(now)
+        with self._lock:
+            if job_id not in self._entries:
+                raise JobLookupError(job_id)
+            # Two requests in the same microsecond are two occurrences: keep them apart.
+            while (job_id, now) in self._records:
+                now += timedelta(microseconds=1)
+            record = _Record(job_id, now, RunStatus.PENDING, None, None, manual=True)
+            self._insert(record)
+            self._pending[(job_id, now)] = record
+            return record.to_run(self._alias)
+
+    def get_runs(
+        self,
+        job_id: str | None = None,
+        *,
+        status: StatusFilter = None,
+        since: datetime | None = None,
+        limit: int | None = 100,
+        scheduler_id: str | None = None,
+    ) -> list[JobRun]:
+        wanted = statuses(status)
+        wanted_statuses = None if wanted is None else {RunStatus(value) for value in wanted}
+        since_utc = None if since is None else _utc(since)
+        with self._lock:
+            # Each job's list is oldest first: merge them backwards, lazily, so reading the
+            # newest few costs O(jobs + limit log jobs), not a sort of the whole history.
+            records: Iterable[_Record] = (
+                reversed(self._job_runs.get(job_id, []))
+                if job_id is not None
+                else merge(*map(reversed, self._job_runs.values()), key=_RUN_TIME, reverse=True)
+            )
+            runs: list[JobRun] = []
+            for record in records:
+                if limit is not None and len(runs) >= limit:
+                    break
+                if since_utc is not None and record.scheduled_run_time < since_utc:
+                    break  # newest first: every later record is older still
+                if wanted_statuses is not None and record.status not in wanted_statuses:
+                    continue
+                if scheduler_id is not None and record.scheduler_id != scheduler_id:
+                    continue
+                runs.append(record.to_run(self._alias))
+            return runs
+
+    # -- record bookkeeping (callers hold the lock) ----------------------------------------------
+
+    def _insert(self, record: _Record) -> None:
+        self._records[(record.job_id, record.scheduled_run_time)] = record
+        runs = self._job_runs.get(record.job_id)
+        if runs is None:
+            self._job_runs[record.job_id] = [record]
+        elif runs[-1].scheduled_run_time < record.scheduled_run_time:
+            runs.append(record)  # the usual case: occurrences are recorded in time order
+        else:
+            insort(runs, record)
+
+    def _remove(self, record: _Record) -> None:
+        del self._records[(record.job_id, record.scheduled_run_time)]
+        runs = self._job_runs[record.job_id]
+        # One record per (job, run time), so the position of its time is its own.
+        del runs[bisect_left(runs, record)]
+        if not runs:
+            del self._job_runs[record.job_id]
+
+    def _mark_running(self, record: _Record) -> None:
+        self._running[(record.job_id, record.scheduled_run_time)] = record
+        self._running_counts[record.job_id] = self._running_counts.get(record.job_id, 0) + 1
+
+    def _unmark_running(self, record: _Record) -> None:
+        del self._running[(record.job_id, record.scheduled_run_time)]
+        remaining = self._running_counts[record.job_id] - 1
+        if remaining:
+            self._running_counts[record.job_id] = remaining
+        else:
+            del self._running_counts[record.job_id]
+
+    def _finished(self, record: _Record) -> None:
+        """Account for a record that has just become final: keep it (within the retention
+        limits) or, without history, drop it."""
+        if not self.history_options.history:
+            self._remove(record)
+            return
+        assert record.finished_at is not None
+        job_id = record.job_id
+        finished = self._finished_counts.get(job_id, 0) + 1
+        self._finished_total += 1
+        heappush(self._ages, (record.finished_at.timestamp(), next(self._sequence), record))
+        # Keep the newest max_runs_per_job finished records: drop the oldest finished ones
+        # (pending and running records are never dropped by retention).
+        runs = self._job_runs[job_id]
+        index = 0
+        while finished > self.history_options.max_runs_per_job:
+            while not runs[index].status.finished:
+                index += 1
+            self._remove(runs[index])
+            finished -= 1
+            self._finished_total -= 1
+        self._finished_counts[job_id] = finished
+        # Entries of records dropped by count linger in the age heap: rebuild it before they
+        # outnumber the live ones, so its size stays proportional to the history kept.
+        if len(self._ages) > 2 * self._finished_total + 64:
+            records = self._records
+            self._ages = [
+                item
+                for item in self._ages
+                if records.get((item[2].job_id, item[2].scheduled_run_time)) is item[2]
+            ]
+            heapify(self._ages)
+
+    def _drop_old(self, cutoff: float) -> None:
+        """Drop finished records that finished before ``cutoff`` (at most ``_AGE_BATCH``)."""
+        ages = self._ages
+        records = self._records
+        for _ in range(_AGE_BATCH):
+            if not ages or ages[0][0] >= cutoff:
+                return
+            record = heappop(ages)[2]
+            if records.get((record.job_id, record.scheduled_run_time)) is not record:
+                continue  # dropped already, by count
+            self._remove(record)
+            self._finished_total -= 1
+            remaining = self._finished_counts[record.job_id] - 1
+            if remaining:
+                self._finished_counts[record.job_id] = remaining
+            else:
+                del self._finished_counts[record.job_id]
