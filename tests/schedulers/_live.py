@@ -85,9 +85,12 @@ class Harness:
         return True
 
     def shutdown(self, scheduler: BaseScheduler, wait: bool = True) -> None:
-        """Shut the scheduler down from the test and wait until it has stopped."""
+        """Shut the scheduler down from the test and wait until it has stopped (the state says
+        "stopped" as soon as a shutdown begins; its event says it is over)."""
+        done: list[Any] = []
+        scheduler.add_listener(done.append, EVENT_SCHEDULER_SHUTDOWN)
         scheduler.shutdown(wait)
-        assert self.wait_until(lambda: scheduler.state == STATE_STOPPED)
+        assert self.wait_until(lambda: scheduler.state == STATE_STOPPED and done)
 
 
 class LoopThreadHarness(Harness):

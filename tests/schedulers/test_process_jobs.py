@@ -154,9 +154,20 @@ def test_due_job_is_submitted_and_rescheduled(
     assert recorder.events[0].retval == "result"  # type: ignore[attr-defined]
 
 
+class LegacyPathStore(MemoryJobStore):
+    """A store written for APScheduler 3.x's path: overriding ``get_due_jobs`` keeps it there."""
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        return super().get_due_jobs(now)
+
+
 def test_next_run_time_update_is_one_modify_and_one_store_update(
-    started: DummyScheduler, freeze_time: Any
+    scheduler: DummyScheduler, freeze_time: Any
 ) -> None:
+    # The contract's path (get_due_jobs, then update_job), taken by stores that do not claim.
+    scheduler.add_jobstore(LegacyPathStore(), "default")
+    scheduler.start()
+    started = scheduler
     job = add_interval_job(started, Calls())
     freeze_time.advance(minutes=5)
     store = started._jobstores["default"]

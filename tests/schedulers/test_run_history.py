@@ -274,6 +274,13 @@ def test_current_run_tells_a_job_which_occurrence_it_runs(
 # ------------------------------------------------------------------------------ recovery
 
 
+class SharedMemoryStore(MemoryJobStore):
+    """A memory store treated like one other processes share (outcomes batched, lost records
+    reconciled)."""
+
+    shared = True
+
+
 def _claimed_by_a_dead_scheduler(
     scheduler: DummyScheduler, freeze_time: Any, **job_options: Any
 ) -> Job:
@@ -327,9 +334,11 @@ def test_records_this_scheduler_holds_but_does_not_run_are_recovered(
     started: DummyScheduler, freeze_time: Any
 ) -> None:
     # A claim whose reply was lost (the connection dropped after the commit): the store holds
-    # the record for this scheduler, which never submitted it.
-    store = started._jobstores["default"]
-    started.add_job("builtins:len", "interval", minutes=10, args=("x",), id="j")
+    # the record for this scheduler, which never submitted it. (Only a shared store can lose a
+    # reply; the memory store stands in for one here.)
+    store = SharedMemoryStore()
+    started.add_jobstore(store, "shared")
+    started.add_job("builtins:len", "interval", minutes=10, args=("x",), id="j", jobstore="shared")
     freeze_time.advance(minutes=10)
     store.claim_jobs(started.scheduler_id, freeze_time.now(started.timezone))
     started._membership.recovery_due = True
@@ -344,7 +353,9 @@ def test_records_this_scheduler_holds_but_does_not_run_are_recovered(
 
 
 class FlakyStore(MemoryJobStore):
-    """Fails to write outcomes the first ``failures`` times."""
+    """Fails to write outcomes the first ``failures`` times (shared: outcomes are queued)."""
+
+    shared = True
 
     def __init__(self, failures: int) -> None:
         super().__init__()
@@ -366,6 +377,7 @@ def test_outcomes_a_store_refuses_are_kept_and_written_later(
     freeze_time.advance(minutes=1)
     scheduler._process_jobs()  # the run's outcome is queued; writing it fails twice
 
+    assert scheduler._recorder.flush(retry_for=30)  # retried until the store takes it
     assert statuses(scheduler.get_job_runs("j")) == ["success"]
     assert "the database went away" in caplog.text
 

@@ -329,6 +329,10 @@ class ClaimingJobStore(BaseJobStore):
     #: cannot tell it about changes made by other processes (``None``: :meth:`watch` does).
     poll_interval: float | None = None
     history_options: HistoryOptions = HistoryOptions()
+    #: Whether other processes may use this store too. A store only one process sees (the
+    #: memory store) needs no recovery of lost records and no batching of outcomes: the
+    #: scheduler writes each outcome at once, on the thread that reports it.
+    shared: bool = True
 
     @abstractmethod
     def claim_jobs(

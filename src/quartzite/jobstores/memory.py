@@ -121,6 +121,8 @@ class MemoryJobStore(ClaimingJobStore):
         (they are not serialized, so there is no size to compare)
     """
 
+    shared = False
+
     def __init__(
         self,
         *,

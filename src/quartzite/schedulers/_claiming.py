@@ -72,17 +72,23 @@ class ClaimingRound:
         membership = scheduler._membership
         scheduler_id = membership.scheduler_id
         if membership.recovery_due:
-            held = store.get_runs(status=RunStatus.RUNNING, limit=None, scheduler_id=scheduler_id)
-            lost = scheduler._recorder.lost(
-                alias,
-                [(run.job_id, run.scheduled_run_time) for run in held],
-                membership.checkin_interval,
-            )
+            lost: list[tuple[str, datetime]] = []
+            if store.shared:
+                # Records this scheduler holds but is not running: a claim whose reply was lost.
+                held = store.get_runs(
+                    status=RunStatus.RUNNING, limit=None, scheduler_id=scheduler_id
+                )
+                lost = scheduler._recorder.lost(
+                    alias,
+                    [(run.job_id, run.scheduled_run_time) for run in held],
+                    membership.checkin_interval,
+                )
             self._handle(alias, store, store.recover_runs(scheduler_id, now, lost=lost), events)
 
         # Outcomes reported since the last write go first: a finished run's record must not
         # still say "running" when the claim counts a job's instances.
-        scheduler._recorder.flush()
+        if store.shared:
+            scheduler._recorder.flush()
         executors = frozenset(scheduler._executors)
         while not scheduler._stopping:
             claim = store.claim_jobs(
@@ -181,8 +187,8 @@ class ClaimingRound:
                     rerun=True,
                 )
             )
-        recorder = scheduler._recorder
-        recorder.taken(alias, job.id, run.run_times)
+        if store.shared:
+            scheduler._recorder.taken(alias, job.id, run.run_times)
         if scheduler._stopping:
             # Its executors are going away. The records stay "running" under this scheduler,
             # whose check-ins the shutdown releases: another scheduler (or this one, restarted)

@@ -106,7 +106,7 @@ class RunRecorder:
     # -- in flight
 
     def taken(self, alias: str, job_id: str, run_times: Iterable[datetime]) -> None:
-        """Remember occurrences this scheduler took and is about to run."""
+        """Remember occurrences this scheduler took from a shared store and is about to run."""
         now = time.monotonic()
         with self._condition:
             for run_time in run_times:
@@ -138,7 +138,20 @@ class RunRecorder:
     # -- outcomes
 
     def report(self, alias: str, store: ClaimingJobStore, outcome: RunOutcome) -> None:
-        """Queue ``outcome`` for ``store``; the writer thread writes it soon."""
+        """Queue ``outcome`` for ``store``; the writer thread writes it soon.
+
+        A store no other process uses (:attr:`ClaimingJobStore.shared` false: the memory store)
+        is written at once, on this thread: its writes cost microseconds, and nobody else can
+        be waiting for them.
+        """
+        if not store.shared:
+            try:
+                store.finish_runs((outcome,))
+            except Exception:
+                self._logger.exception(
+                    "Could not record the outcome of job %s in job store %r", outcome.job_id, alias
+                )
+            return
         with self._condition:
             self._stores[alias] = store
             self._queues[alias].append(outcome)
