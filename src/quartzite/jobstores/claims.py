@@ -105,37 +105,94 @@ class Claim:
     more: bool = False
 
 
-@dataclass(frozen=True)
 class RunOutcome:
-    """How one occurrence ended, as the scheduler reports it to the record's store."""
+    """How one occurrence ended, as the scheduler reports it to the record's store.
 
-    job_id: str
-    scheduled_run_time: datetime
-    status: RunStatus
-    finished_at: datetime
-    #: the scheduler that ran it: a record taken over by another scheduler meanwhile is left
-    #: alone
-    scheduler_id: str
-    exception_type: str | None = None
-    exception_message: str | None = None
-    traceback: str | None = None
-    return_value: Any = None
+    A slotted class (one is built per run, on the executors' threads): the fields are
+    ``job_id``, ``scheduled_run_time``, ``status``, ``finished_at``, ``scheduler_id`` (the
+    scheduler that ran it: a record taken over by another scheduler meanwhile is left alone),
+    and for errors ``exception_type``, ``exception_message`` and ``traceback``; for successes
+    ``return_value``.
+    """
+
+    __slots__ = (
+        "exception_message",
+        "exception_type",
+        "finished_at",
+        "job_id",
+        "return_value",
+        "scheduled_run_time",
+        "scheduler_id",
+        "status",
+        "traceback",
+    )
+
+    def __init__(
+        self,
+        job_id: str,
+        scheduled_run_time: datetime,
+        status: RunStatus,
+        finished_at: datetime,
+        scheduler_id: str,
+        exception_type: str | None = None,
+        exception_message: str | None = None,
+        traceback: str | None = None,
+        return_value: Any = None,
+    ) -> None:
+        self.job_id = job_id
+        self.scheduled_run_time = scheduled_run_time
+        self.status = status
+        self.finished_at = finished_at
+        self.scheduler_id = scheduler_id
+        self.exception_type = exception_type
+        self.exception_message = exception_message
+        self.traceback = traceback
+        self.return_value = return_value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunOutcome):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"RunOutcome({fields})"
 
 
-@dataclass(frozen=True)
 class JobPlan:
-    """What a claim does with one due job (see :func:`plan_job`)."""
+    """What a claim does with one due job (see :func:`plan_job`).
 
-    #: the occurrences to take now (their records are written by the claim)
-    run_times: list[datetime]
-    #: the job's next run time after the claim (``None``: remove the job, unless ``broken``)
-    next_run_time: datetime | None
-    #: missed run times dropped by the catch-up bound
-    skipped: int = 0
-    #: the job has ``max_instances`` runs going on: record ``run_times`` as ``max_instances``
-    refused: bool = False
-    #: the trigger failed (logged): pause the job (next run time ``None``) and take nothing
-    broken: bool = False
+    A plain slotted class rather than a dataclass: one is built per due job on the claim's hot
+    path, where a frozen dataclass's construction costs several times more.
+    """
+
+    __slots__ = ("broken", "next_run_time", "refused", "run_times", "skipped")
+
+    def __init__(
+        self,
+        run_times: list[datetime],
+        next_run_time: datetime | None,
+        skipped: int = 0,
+        refused: bool = False,
+        broken: bool = False,
+    ) -> None:
+        #: the occurrences to take now (their records are written by the claim)
+        self.run_times = run_times
+        #: the job's next run time after the claim (``None``: remove the job, unless ``broken``)
+        self.next_run_time = next_run_time
+        #: missed run times dropped by the catch-up bound
+        self.skipped = skipped
+        #: the job has ``max_instances`` runs going on: record ``run_times`` as
+        #: ``max_instances``
+        self.refused = refused
+        #: the trigger failed (logged): pause the job (next run time ``None``), take nothing
+        self.broken = broken
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"JobPlan({fields})"
 
 
 def describe_trigger(trigger: object) -> str:
@@ -185,8 +242,10 @@ def plan_job(
         return JobPlan([], None, broken=True)
     if due.next_run_time is not None:
         job._modify(next_run_time=due.next_run_time)
-    refused = bool(due.run_times) and running >= job.max_instances
-    return JobPlan(list(due.run_times), due.next_run_time, due.skipped, refused)
+    run_times = due.run_times
+    return JobPlan(
+        run_times, due.next_run_time, due.skipped, bool(run_times) and running >= job.max_instances
+    )
 
 
 @dataclass(frozen=True)

@@ -145,22 +145,30 @@ class ClaimingRound:
         # A finished job's removal is announced right after its last run is submitted, as
         # the APScheduler path does (it removes the job after submitting).
         removed = dict.fromkeys(claim.removed)
+        # Asked once per claim, not once per job: the answer cannot change within a round.
+        wants_removed = scheduler._wants_event(ev.EVENT_JOB_REMOVED)
+        wants_submitted = scheduler._wants_event(ev.EVENT_JOB_SUBMITTED)
         for run in claim.runs:
-            self._submit(alias, store, run, events)
+            self._submit(alias, store, run, events, wants_submitted)
             if run.job.id in removed:
                 del removed[run.job.id]
-                self._announce_removal(alias, run.job.id)
+                self._announce_removal(alias, run.job.id, wants_removed)
         for job_id in removed:
-            self._announce_removal(alias, job_id)
+            self._announce_removal(alias, job_id, wants_removed)
 
-    def _announce_removal(self, alias: str, job_id: str) -> None:
+    def _announce_removal(self, alias: str, job_id: str, wanted: bool) -> None:
         scheduler = self._scheduler
-        if scheduler._wants_event(ev.EVENT_JOB_REMOVED):
+        if wanted:
             scheduler._dispatch_event(ev.JobEvent(ev.EVENT_JOB_REMOVED, job_id, alias))
         scheduler._logger.info("Removed job %s", job_id)
 
     def _submit(
-        self, alias: str, store: ClaimingJobStore, run: ClaimedRun, events: list[ev.SchedulerEvent]
+        self,
+        alias: str,
+        store: ClaimingJobStore,
+        run: ClaimedRun,
+        events: list[ev.SchedulerEvent],
+        wants_submitted: bool,
     ) -> None:
         scheduler = self._scheduler
         logger = scheduler._logger
@@ -215,7 +223,7 @@ class ClaimingRound:
             logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)
             self._finish(alias, store, run, RunStatus.ERROR, exc)
         else:
-            if scheduler._wants_event(ev.EVENT_JOB_SUBMITTED):
+            if wants_submitted:
                 events.append(
                     ev.JobSubmissionEvent(ev.EVENT_JOB_SUBMITTED, job.id, alias, run.run_times)
                 )
