@@ -174,8 +174,9 @@ def create_store(
 
 def _drop_tables(store: Any) -> None:
     try:
-        store.quarantine_t.drop(store.engine, checkfirst=True)
-        store.jobs_t.drop(store.engine, checkfirst=True)
+        store.unwatch()
+        for table in reversed(store.tables):
+            table.drop(store.engine, checkfirst=True)
     finally:
         store.engine.dispose()
 

@@ -1,44 +1,63 @@
-"""A job store on a SQL database through SQLAlchemy 2 Core: SQLite, PostgreSQL, MariaDB/MySQL."""
+"""A job store on a SQL database through SQLAlchemy 2 Core: SQLite, PostgreSQL, MariaDB/MySQL.
+
+The tables and their safe creation live in ``_sql_schema``, the run records (claims, recovery,
+history) in ``_sql_runs``, the PostgreSQL wake-up in ``_sql_wakeup``.
+"""
 
 from __future__ import annotations
 
-import logging
+import os
 import pickle
-import re
+import socket
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
+from contextlib import nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, TypeVar
 
 from .._optional import missing_dependency
+from .._schedule import MAX_CATCH_UP
+from ..runs import JobRun
 from ..serializers import BaseSerializer
-from ..util import datetime_to_utc_timestamp, maybe_ref, utc_timestamp_to_datetime
+from ..util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from ._persistent import QuarantinedJob, SerializingJobStore, StoredRow
 from .base import ConflictingIdError, JobLookupError
+from .claims import DEFAULT_CLAIM_LIMIT, Claim, HistoryOptions, RunOutcome, StatusFilter
 
 try:
     from sqlalchemy import (
-        Column,
-        Float,
-        Integer,
-        LargeBinary,
         MetaData,
         Table,
-        Unicode,
-        UnicodeText,
         and_,
         bindparam,
         create_engine,
         delete,
-        event,
         insert,
-        make_url,
         select,
         update,
     )
     from sqlalchemy.engine import Engine
-    from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+    from sqlalchemy.exc import DBAPIError, IntegrityError
     from sqlalchemy.pool import StaticPool
+
+    from . import _sql_runs
+    from ._sql_schema import (
+        build_engine,
+        check_poll_interval,
+        check_table_names,
+        checkin_upsert,
+        chunks,
+        create_tables,
+        jobs_table,
+        quarantine_table,
+        resolve_metadata,
+        retrying,
+        runs_table,
+        schedulers_table,
+        sqlite_immediate,
+    )
+    from ._sql_wakeup import Listener, can_listen, channel_name, notify
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise missing_dependency(
         "SQLAlchemyJobStore requires SQLAlchemy installed", "sqlalchemy", exc
@@ -46,6 +65,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+    from sqlalchemy.sql import Select
 
     from .._protocols import SchedulerLike as BaseScheduler
     from ..job import Job
@@ -53,148 +73,9 @@ if TYPE_CHECKING:
 __all__ = ("SQLAlchemyJobStore", "create_engine")
 
 _T = TypeVar("_T")
-_logger = logging.getLogger("quartzite.jobstores.sqlalchemy")
 
-# Ids per DELETE ... WHERE id IN (...): below every backend's limit on bound parameters.
-_CHUNK_SIZE = 500
-
-# Table names are put into DDL, index names and log lines; plain identifiers are valid unquoted
-# on every backend and keep "<name>_quarantine" and "ix_<name>_next_run_time" plain too.
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# The id column holds at most 191 characters: the longest key an InnoDB utf8mb4 index takes.
-_ID_LENGTH = 191
-# Float(25) makes every backend use an 8-byte float, enough for microseconds in a timestamp.
-_TIMESTAMP_PRECISION = 25
-
-
-def _jobs_table(name: str, metadata: MetaData, schema: str | None) -> Table:
-    """The jobs table of the API contract: id, next run time (indexed, NULL = paused), state."""
-    columns: list[Column[Any]] = [
-        Column("id", Unicode(_ID_LENGTH), primary_key=True),
-        Column("next_run_time", Float(_TIMESTAMP_PRECISION), index=True),
-        Column("job_state", LargeBinary, nullable=False),
-    ]
-    return Table(name, metadata, *columns, schema=schema)
-
-
-def _quarantine_table(name: str, metadata: MetaData, schema: str | None) -> Table:
-    """Rows that could not be restored, kept with why and when (one id may occur repeatedly)."""
-    columns: list[Column[Any]] = [
-        Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
-        Column("id", Unicode(_ID_LENGTH), nullable=False),
-        Column("next_run_time", Float(_TIMESTAMP_PRECISION)),
-        Column("job_state", LargeBinary, nullable=False),
-        Column("error", UnicodeText, nullable=False),
-        Column("quarantined_at", Float(_TIMESTAMP_PRECISION), nullable=False),
-    ]
-    return Table(name, metadata, *columns, schema=schema)
-
-
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
-    return [items[start : start + _CHUNK_SIZE] for start in range(0, len(items), _CHUNK_SIZE)]
-
-
-def _engine_options(url: Any, engine_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The options quartzite gives ``create_engine`` (the user's ``engine_options`` win)."""
-    options = dict(engine_options or {})
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
-            # Every connection to "sqlite://" opens a new, empty database: share one.
-            options.setdefault("poolclass", StaticPool)
-            connect_args = dict(options.get("connect_args") or {})
-            connect_args.setdefault("check_same_thread", False)
-            options["connect_args"] = connect_args
-    else:
-        # Test pooled connections before use: a server restart or an idle timeout leaves dead
-        # connections in the pool, which would fail the next operation.
-        options.setdefault("pool_pre_ping", True)
-    return options
-
-
-def _check_table_names(tablename: Any, tableschema: Any) -> None:
-    if not isinstance(tablename, str):
-        raise TypeError(
-            f"SQLAlchemyJobStore: tablename must be a str, got {tablename!r} "
-            f"({type(tablename).__name__})"
-        )
-    if not _TABLE_NAME.fullmatch(tablename):
-        raise ValueError(
-            f"SQLAlchemyJobStore: tablename must be a plain identifier (letters, digits and "
-            f"underscores, not starting with a digit), got {tablename!r}"
-        )
-    if tableschema is not None and not (isinstance(tableschema, str) and tableschema):
-        raise ValueError(
-            f"SQLAlchemyJobStore: tableschema must be None or a non-empty str, got {tableschema!r}"
-        )
-
-
-def _resolve_metadata(metadata: Any) -> MetaData:
-    if metadata is None:
-        return MetaData()
-    resolved = maybe_ref(metadata)
-    if not isinstance(resolved, MetaData):
-        raise TypeError(
-            f"SQLAlchemyJobStore: metadata must be a sqlalchemy MetaData (or a reference to "
-            f"one), got {metadata!r}"
-        )
-    return resolved
-
-
-def _build_engine(url: Any, engine: Any, engine_options: Any) -> Engine:
-    """The engine the store uses: the user's, or one built from ``url`` with our settings."""
-    if engine_options is not None and not isinstance(engine_options, Mapping):
-        raise TypeError(
-            f"SQLAlchemyJobStore: engine_options must be a dict of create_engine() arguments, "
-            f"got {engine_options!r}"
-        )
-    if engine:
-        # The contract lets the engine win over a url; say so instead of refusing, since
-        # configurations written for APScheduler may carry both.
-        if url or engine_options:
-            _logger.warning(
-                "SQLAlchemyJobStore: an engine was given, so url=%r and engine_options=%r are "
-                "ignored",
-                url,
-                engine_options,
-            )
-        resolved = maybe_ref(engine)
-        if not isinstance(resolved, Engine):
-            raise TypeError(
-                f"SQLAlchemyJobStore: engine must be a sqlalchemy Engine (or a reference to "
-                f"one), got {engine!r}"
-            )
-        return resolved
-    if not url:
-        raise ValueError('Need either "engine" or "url" defined')  # the contract's words
-    try:
-        built = create_engine(url, **_engine_options(url, engine_options))
-    except ArgumentError as exc:
-        raise ValueError(f"SQLAlchemyJobStore: url {url!r} is not usable: {exc}") from exc
-    if _is_sqlite_file(built):
-        event.listen(built, "connect", _set_sqlite_pragmas)
-    return built
-
-
-def _is_sqlite_file(engine: Engine) -> bool:
-    url = engine.url
-    return (
-        url.get_backend_name() == "sqlite"
-        and url.database not in (None, "", ":memory:")
-        and url.query.get("mode") != "memory"
-    )
-
-
-def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    # Write-ahead logging: a commit appends to the log without syncing the database file, and
-    # readers (another process listing jobs) do not block the scheduler's writes. A process
-    # crash loses nothing; a power failure may lose the last transactions, never consistency.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
+# Seconds a scheduler sleeps at most between looks at a store that cannot notify it.
+_DEFAULT_POLL_INTERVAL = 5.0
 
 
 class SQLAlchemyJobStore(SerializingJobStore):
@@ -202,24 +83,38 @@ class SQLAlchemyJobStore(SerializingJobStore):
 
     A row holds the job id, the next run time as a UTC timestamp (NULL while the job is paused;
     indexed, so finding the due jobs is a range scan) and the serialized state. :meth:`start`
-    creates the table, and its quarantine ``<tablename>_quarantine``, when they are missing.
-    A row that cannot be turned back into a job moves to the quarantine with the error text and
-    the time it was moved, and the other rows carry on.
+    creates the missing tables: the jobs table, its quarantine ``<tablename>_quarantine``, the
+    run records ``<tablename>_runs`` and the check-ins ``<tablename>_schedulers``; several
+    processes may start on a fresh database at once. A row that cannot be turned back into a job
+    moves to the quarantine with the error text and the time it was moved, and the other rows
+    carry on.
+
+    Several scheduler processes may share the tables (see
+    :class:`~quartzite.jobstores.claims.ClaimingJobStore`): a claim locks the due rows it takes
+    and skips rows other claims hold (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, on MariaDB from
+    10.6 and on MySQL from 8.0; a whole write transaction on SQLite), and writes one run record
+    per occurrence taken. On PostgreSQL (through psycopg 3) each change to the jobs notifies the
+    other schedulers at once (``LISTEN``/``NOTIFY``); on SQLite and MariaDB they look again every
+    ``poll_interval`` seconds.
 
     Each method is one transaction. If the database dropped the connection under it (a server
     restart, a killed session), the method tries once more on a fresh connection before it gives
-    up; the updates of a processing round share one transaction (:meth:`batch_writes`).
+    up; a deadlock, or a SQLite file locked by another process for longer than its busy timeout,
+    is retried after a short pause. The updates of a processing round share one transaction
+    (:meth:`batch_writes`).
 
     When quartzite builds the engine from ``url``, it picks settings that suit a long-running
     scheduler: pooled connections are pinged before use (except on SQLite); ``sqlite://`` keeps
     its one in-memory database on a single connection shared by all threads; a SQLite file runs
-    in write-ahead-log mode with ``synchronous=NORMAL``. An ``engine`` you pass is used as it is.
+    in write-ahead-log mode with ``synchronous=NORMAL`` and waits up to 30 seconds for another
+    process's write lock. An ``engine`` you pass is used as it is.
 
     :param str url: the database, as an SQLAlchemy URL such as ``sqlite:///jobs.sqlite`` or
         ``postgresql+psycopg://user@host/db`` (ignored, with a warning, when ``engine`` is given)
     :param engine: an :class:`~sqlalchemy.engine.Engine` you built and configured yourself, or a
         ``"module:name"`` reference to one
-    :param str tablename: the jobs table (letters, digits and underscores)
+    :param str tablename: the jobs table (letters, digits and underscores); the other tables
+        are named after it
     :param metadata: the :class:`~sqlalchemy.schema.MetaData` (or a reference to one) the tables
         are declared on, for sharing them with your own schema tooling; a fresh one by default
     :param int pickle_protocol: the protocol the default pickle serializer writes; the highest
@@ -228,8 +123,19 @@ class SQLAlchemyJobStore(SerializingJobStore):
         ``None`` for the connection's default
     :param dict engine_options: extra keyword arguments for :func:`~sqlalchemy.create_engine`
         when the engine is built from ``url``
-    :param serializer: how job state is written: ``"pickle"`` (the default), ``"json"`` or a
-        :class:`~quartzite.serializers.BaseSerializer`
+    :param serializer: how job state (and kept return values) are written: ``"pickle"`` (the
+        default), ``"json"`` or a :class:`~quartzite.serializers.BaseSerializer`
+    :param bool history: keep the records of finished runs (``False``: a record lives only
+        while its run is pending or running)
+    :param int max_runs_per_job: finished records kept per job, the newest (default 100)
+    :param max_run_age: finished records older than this are removed, in seconds or as a
+        ``timedelta`` (default 30 days)
+    :param int max_return_value_size: return values whose serialized form is larger than this
+        many bytes are not kept in their record (default 65536; 0: keep none)
+    :param float poll_interval: the longest a scheduler sleeps without looking at the tables
+        again, in seconds; ``None`` (the default) means 5 seconds on SQLite and MariaDB/MySQL,
+        and no polling on PostgreSQL through psycopg 3, whose notifications wake the schedulers
+        (5 seconds again while the listening connection is down)
     :raises TypeError: for an option of the wrong type
     :raises ValueError: for an option with a bad value (each message names the option)
     """
@@ -244,20 +150,59 @@ class SQLAlchemyJobStore(SerializingJobStore):
         tableschema: str | None = None,
         engine_options: dict[str, Any] | None = None,
         serializer: BaseSerializer | str | None = None,
+        history: bool = True,
+        max_runs_per_job: int = 100,
+        max_run_age: Any = 30 * 86400.0,
+        max_return_value_size: int = 64 * 1024,
+        poll_interval: float | None = None,
     ) -> None:
-        super().__init__(serializer, pickle_protocol)
-        _check_table_names(tablename, tableschema)
-        metadata = _resolve_metadata(metadata)
-        self.engine: Engine = _build_engine(url, engine, engine_options)
-        self.jobs_t = _jobs_table(tablename, metadata, tableschema)
-        self.quarantine_t = _quarantine_table(f"{tablename}_quarantine", metadata, tableschema)
+        options = HistoryOptions.checked(
+            "SQLAlchemyJobStore", history, max_runs_per_job, max_run_age, max_return_value_size
+        )
+        super().__init__(serializer, pickle_protocol, history_options=options)
+        check_table_names(tablename, tableschema)
+        chosen_poll_interval = check_poll_interval(poll_interval)
+        metadata = resolve_metadata(metadata)
+        self.engine: Engine = build_engine(url, engine, engine_options)
+        self.jobs_t = jobs_table(tablename, metadata, tableschema)
+        self.quarantine_t = quarantine_table(f"{tablename}_quarantine", metadata, tableschema)
+        self.runs_t = runs_table(f"{tablename}_runs", metadata, tableschema, tablename)
+        self.schedulers_t = schedulers_table(f"{tablename}_schedulers", metadata, tableschema)
+        self._backend = self.engine.dialect.name
+        self._channel = channel_name(tablename)
+        self._notifies = can_listen(self.engine)
+        self._poll_is_default = chosen_poll_interval is None
+        if chosen_poll_interval is None and not self._notifies:
+            chosen_poll_interval = _DEFAULT_POLL_INTERVAL
+        self.poll_interval = chosen_poll_interval
+        self._skip_locked = self._backend == "postgresql"
+        self._listener: Listener | None = None
+        # One in-memory SQLite database is one DBAPI connection: its threads take turns.
+        self._serial: ContextManager[Any] = (
+            threading.RLock() if isinstance(self.engine.pool, StaticPool) else nullcontext()
+        )
+        self._retention_lock = threading.Lock()
+        self._finish_counts: dict[str, int] = {}
+        self._last_age_pass = float("-inf")
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table of the store (for dropping them, or for your migrations)."""
+        return [self.jobs_t, self.quarantine_t, self.runs_t, self.schedulers_t]
 
     def start(self, scheduler: BaseScheduler | None, alias: str) -> None:
         super().start(scheduler, alias)
-        tables = [self.jobs_t, self.quarantine_t]
-        self._run(lambda conn: self.jobs_t.metadata.create_all(conn, tables=tables))
+        create_tables(self.engine, self.tables, self.jobs_t.fullname)
+        if self._backend in ("mysql", "mariadb"):
+            dialect: Any = self.engine.dialect
+            version = tuple(dialect.server_version_info or ())
+            if getattr(dialect, "is_mariadb", False):
+                self._skip_locked = version >= (10, 6)
+            else:
+                self._skip_locked = version >= (8, 0, 1)
 
     def shutdown(self) -> None:
+        self.unwatch()
         self.engine.dispose()
 
     # -- running operations
@@ -266,24 +211,64 @@ class SQLAlchemyJobStore(SerializingJobStore):
         self,
         operation: Callable[[Connection], _T],
         after_reconnect: Callable[[Connection], _T] | None = None,
+        *,
+        write: bool = False,
     ) -> _T:
         """Run ``operation`` in a transaction; once more if the connection was found dropped.
 
+        A transaction the database rolled back for a transient reason (a deadlock, SQLite's
+        busy timeout) is tried again after a short pause.
+
         :param after_reconnect: what to run on the second try instead (for an operation that
             may have been committed just before the connection dropped)
+        :param write: the operation reads, then writes what it read: on SQLite, take the write
+            lock at the start (``BEGIN IMMEDIATE``) so that no other process writes in between
         """
+
+        def transaction(work: Callable[[Connection], _T]) -> _T:
+            with self._serial, self.engine.begin() as connection:
+                if write and self._backend == "sqlite":
+                    sqlite_immediate(connection)
+                return work(connection)
+
         try:
-            with self.engine.begin() as connection:
-                return operation(connection)
+            return retrying(lambda: transaction(operation))
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             self._logger.warning(
                 "Lost the connection to the database (%s) -- retrying once", exc.orig
             )
+        return retrying(lambda: transaction(after_reconnect or operation))
 
-        with self.engine.begin() as connection:
-            return (after_reconnect or operation)(connection)
+    def _locking(self, statement: Select[Any]) -> Select[Any]:
+        """``statement`` locking the rows it selects, skipping rows others hold if the server
+        can (SQLite has no row locks: the claim holds the database's write lock instead)."""
+        if self._backend == "sqlite":
+            return statement
+        return statement.with_for_update(skip_locked=self._skip_locked)
+
+    def _notify(self, connection: Connection) -> None:
+        """Wake the other schedulers when this transaction commits (PostgreSQL)."""
+        notify(connection, self._channel)
+
+    def _restore_in(self, connection: Connection, rows: Sequence[StoredRow]) -> list[Job]:
+        """Restore ``rows``, quarantining bad ones within ``connection``'s transaction (which
+        may hold locks on them that another transaction would wait for)."""
+        self._local.connection = connection
+        try:
+            return self._restore_jobs(rows)
+        finally:
+            self._local.connection = None
+
+    def _job_update_statement(self) -> Any:
+        """``UPDATE jobs SET next_run_time, job_state WHERE id`` for executemany (``b_*``)."""
+        columns = self.jobs_t.c
+        return (
+            update(self.jobs_t)
+            .where(columns.id == bindparam("b_id"))
+            .values(next_run_time=bindparam("b_next_run_time"), job_state=bindparam("b_state"))
+        )
 
     def _select_rows(self, *criteria: Any) -> list[StoredRow]:
         columns = self.jobs_t.c
@@ -333,6 +318,7 @@ class SQLAlchemyJobStore(SerializingJobStore):
 
         def insert_row(conn: Connection) -> None:
             conn.execute(insert(self.jobs_t).values(**values))
+            self._notify(conn)
 
         def insert_unless_done(conn: Connection) -> None:
             # The first try may have been committed before the connection dropped.
@@ -354,25 +340,32 @@ class SQLAlchemyJobStore(SerializingJobStore):
             .values(next_run_time=next_run_time, job_state=job_state)
             .where(self.jobs_t.c.id == job_id)
         )
-        result = self._run(lambda conn: conn.execute(statement))
-        if result.rowcount == 0:
+
+        def write(conn: Connection) -> Any:
+            result = conn.execute(statement)
+            if result.rowcount:
+                self._notify(conn)
+            return result
+
+        if self._run(write).rowcount == 0:
             raise JobLookupError(job_id)
 
     def _remove_row(self, job_id: str) -> None:
         statement = delete(self.jobs_t).where(self.jobs_t.c.id == job_id)
-        result = self._run(lambda conn: conn.execute(statement))
-        if result.rowcount == 0:
+
+        def write(conn: Connection) -> Any:
+            result = conn.execute(statement)
+            if result.rowcount:
+                self._notify(conn)
+            return result
+
+        if self._run(write).rowcount == 0:
             raise JobLookupError(job_id)
 
     def _write_batch(
         self, updates: list[tuple[str, bytes, float | None]], removals: list[str]
     ) -> None:
         columns = self.jobs_t.c
-        update_statement = (
-            update(self.jobs_t)
-            .where(columns.id == bindparam("b_id"))
-            .values(next_run_time=bindparam("b_next_run_time"), job_state=bindparam("b_state"))
-        )
         parameters = [
             {"b_id": job_id, "b_state": job_state, "b_next_run_time": next_run_time}
             for job_id, job_state, next_run_time in updates
@@ -381,15 +374,135 @@ class SQLAlchemyJobStore(SerializingJobStore):
         # Idempotent, so a retry after a dropped connection is safe
         def write(conn: Connection) -> None:
             if parameters:
-                conn.execute(update_statement, parameters)
-            for chunk in _chunks(removals):
+                conn.execute(self._job_update_statement(), parameters)
+            for chunk in chunks(removals):
                 conn.execute(delete(self.jobs_t).where(columns.id.in_(chunk)))
+            self._notify(conn)
 
         self._run(write)
 
     def remove_all_jobs(self) -> None:
+        """Remove every job; their run records stay (history outlives the jobs)."""
         self._flush_batch()
-        self._run(lambda conn: conn.execute(delete(self.jobs_t)))
+
+        def write(conn: Connection) -> None:
+            conn.execute(delete(self.jobs_t))
+            self._notify(conn)
+
+        self._run(write)
+
+    # -- claims and run records (see _sql_runs)
+
+    def claim_jobs(
+        self,
+        scheduler_id: str,
+        now: datetime,
+        *,
+        executors: Collection[str] | None = None,
+        limit: int = DEFAULT_CLAIM_LIMIT,
+        max_catch_up: int = MAX_CATCH_UP,
+    ) -> Claim:
+        self._flush_batch()
+        return _sql_runs.claim_jobs(self, scheduler_id, now, executors, limit, max_catch_up)
+
+    def recover_runs(
+        self,
+        scheduler_id: str,
+        now: datetime,
+        *,
+        lost: Collection[tuple[str, datetime]] = (),
+    ) -> Claim:
+        return _sql_runs.recover_runs(self, scheduler_id, now, lost)
+
+    def finish_runs(self, outcomes: Sequence[RunOutcome]) -> None:
+        _sql_runs.finish_runs(self, outcomes)
+
+    def check_in(self, scheduler_id: str, now: datetime, lease_time: float) -> None:
+        stamp = datetime_to_utc_timestamp(now)
+        assert stamp is not None
+        values = {
+            "host": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "last_checkin": stamp,
+            "expires_at": stamp + float(lease_time),
+        }
+        table = self.schedulers_t
+        statement = checkin_upsert(table, self._backend, scheduler_id, values)
+
+        def write(conn: Connection) -> None:
+            if statement is not None:
+                conn.execute(statement)
+                return
+            where = table.c.scheduler_id == scheduler_id
+            if conn.execute(update(table).where(where).values(**values)).rowcount == 0:
+                conn.execute(insert(table).values(scheduler_id=scheduler_id, **values))
+
+        self._run(write, write=True)
+
+    def release(self, scheduler_id: str) -> None:
+        table = self.schedulers_t
+        statement = delete(table).where(table.c.scheduler_id == scheduler_id)
+        self._run(lambda conn: conn.execute(statement), write=True)
+
+    def request_run(self, job_id: str, now: datetime) -> JobRun:
+        self._flush_batch()
+        return _sql_runs.request_run(self, job_id, now)
+
+    def get_runs(
+        self,
+        job_id: str | None = None,
+        *,
+        status: StatusFilter = None,
+        since: datetime | None = None,
+        limit: int | None = 100,
+        scheduler_id: str | None = None,
+    ) -> list[JobRun]:
+        return _sql_runs.get_runs(self, job_id, status, since, limit, scheduler_id)
+
+    def _retention_due(self, job_ids: Sequence[str]) -> list[str]:
+        """The jobs whose records to trim now: on the first finish of a job this store object
+        sees, then about every tenth (bounded work, however often a job runs)."""
+        due = []
+        with self._retention_lock:
+            for job_id in dict.fromkeys(job_ids):
+                before = self._finish_counts.get(job_id, 0)
+                after = before + job_ids.count(job_id)
+                if before == 0 or before // 10 != after // 10:
+                    due.append(job_id)
+                self._finish_counts[job_id] = after
+            if len(self._finish_counts) > 100_000:  # removed jobs must not pile up for ever
+                self._finish_counts.clear()
+        return due
+
+    def _age_pass_due(self, now: float, interval: float) -> bool:
+        """Whether retention by age runs at ``now`` (at most once per ``interval`` seconds)."""
+        with self._retention_lock:
+            if abs(now - self._last_age_pass) < interval:
+                return False
+            self._last_age_pass = now
+            return True
+
+    # -- wake-up
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """On PostgreSQL through psycopg 3: call ``callback`` from a listening thread when
+        another process changes a job or asks for a run. Elsewhere nothing (the scheduler
+        polls every ``poll_interval`` seconds)."""
+        self.unwatch()
+        if not self._notifies:
+            return
+        self._listener = Listener(self.engine, self._channel, callback, self._listening)
+        self._listener.start()
+
+    def unwatch(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+
+    def _listening(self, ok: bool) -> None:
+        # While the listening connection is down, changes go unheard: poll meanwhile.
+        if self._poll_is_default:
+            self.poll_interval = None if ok else _DEFAULT_POLL_INTERVAL
 
     # -- quarantine
 
@@ -421,7 +534,11 @@ class SQLAlchemyJobStore(SerializingJobStore):
                     )
                 )
 
-        self._run(move)
+        current: Connection | None = getattr(self._local, "connection", None)
+        if current is not None:  # inside a claim: same transaction
+            move(current)
+        else:
+            self._run(move)
 
     def get_quarantined_jobs(self) -> list[QuarantinedJob]:
         columns = self.quarantine_t.c
