@@ -1,0 +1,1 @@
+"""Tests of the ``quartzite`` command line, run as a real program in subprocesses."""
