@@ -318,6 +318,15 @@ def test_replacing_with_the_same_schedule_keeps_the_pending_run(
     assert started.get_job("job").next_run_time == first.next_run_time  # type: ignore[union-attr]
 
 
+def test_replacing_a_paused_job_with_the_same_schedule_keeps_it_paused(
+    started: DummyScheduler,
+) -> None:
+    started.add_job(dummy_job, "interval", minutes=10, id="job").pause()
+    again = started.add_job(dummy_job, "interval", minutes=10, id="job", replace_existing=True)
+    assert again.next_run_time is None
+    assert started.get_job("job").next_run_time is None  # type: ignore[union-attr]
+
+
 def test_replacing_with_another_schedule_or_an_explicit_time_takes_the_new_one(
     started: DummyScheduler, freeze_time: Any
 ) -> None:

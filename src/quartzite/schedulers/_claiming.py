@@ -87,8 +87,10 @@ class ClaimingRound:
 
         # Outcomes reported since the last write go first: a finished run's record must not
         # still say "running" when the claim counts a job's instances.
-        if store.shared:
-            scheduler._recorder.flush()
+        if store.shared and not scheduler._recorder.flush(alias=alias):
+            # Claiming now would count runs that ended as still going (and refuse their jobs'
+            # next runs for max_instances): wait until the outcomes can be written.
+            raise RuntimeError("the outcomes of earlier runs could not be recorded yet")
         executors = frozenset(scheduler._executors)
         while not scheduler._stopping:
             claim = store.claim_jobs(
@@ -197,12 +199,6 @@ class ClaimingRound:
             )
         if store.shared:
             scheduler._recorder.taken(alias, job.id, run.run_times)
-        if scheduler._stopping:
-            # Its executors are going away. The records stay "running" under this scheduler,
-            # whose check-ins the shutdown releases: another scheduler (or this one, restarted)
-            # recovers these occurrences at once.
-            logger.info('Not starting job "%s": the scheduler is shutting down', job)
-            return
         try:
             executor = scheduler._lookup_executor(job.executor)
             executor.submit_job(job, run.run_times)
@@ -218,6 +214,9 @@ class ClaimingRound:
             )
         except BaseException as exc:
             if scheduler._stopping:
+                # The executors went away under a round on the shutting-down thread. The records
+                # stay "running" under this scheduler, whose check-ins the shutdown releases:
+                # another scheduler (or this one, restarted) recovers them at once.
                 logger.info('Not starting job "%s": the scheduler is shutting down', job)
                 return
             logger.exception('Error submitting job "%s" to executor "%s"', job, job.executor)

@@ -215,7 +215,7 @@ class JobCatalog:
     @staticmethod
     def _keep_pending_run(store: BaseJobStore, job: Job) -> None:
         """Give a job that replaces a stored one with the same schedule the stored job's next
-        run time.
+        run time (or leave it paused, if the stored job is).
 
         Every worker of a web application typically adds its jobs with ``replace_existing`` at
         boot; recomputing the first run time there would push an interval job's next run
@@ -224,11 +224,9 @@ class JobCatalog:
         given.
         """
         stored = store.lookup_job(job.id)
-        if (
-            stored is not None
-            and stored.next_run_time is not None
-            and same_schedule(stored.trigger, job.trigger)
-        ):
+        if stored is not None and same_schedule(stored.trigger, job.trigger):
+            # A paused job stays paused too: someone paused it on purpose (an admin, the
+            # command line), and a worker booting again must not resume it.
             job._modify(next_run_time=stored.next_run_time)
 
     def pending_in(self, jobstore: str | None) -> list[tuple[Job, str]]:

@@ -177,14 +177,19 @@ class RunRecorder:
             else:
                 self._retry_pause = 0.0
 
-    def _write_queued(self) -> bool:
-        """Write what is queued, one batch per store; ``False`` if a store failed."""
+    def _write_queued(self, only: str | None = None) -> bool:
+        """Write what is queued, one batch per store (or for the store ``only``); ``False`` if
+        a store failed."""
         with self._write_lock:
-            return self._write_batches()
+            return self._write_batches(only)
 
-    def _write_batches(self) -> bool:
+    def _write_batches(self, only: str | None) -> bool:
         with self._condition:
-            batches = {alias: queue[:] for alias, queue in self._queues.items() if queue}
+            batches = {
+                alias: queue[:]
+                for alias, queue in self._queues.items()
+                if queue and only in (None, alias)
+            }
             for alias in batches:
                 self._queues[alias].clear()
         ok = True
@@ -209,14 +214,15 @@ class RunRecorder:
                     self._in_flight.pop(key, None)
         return ok
 
-    def flush(self, retry_for: float = 0.0) -> bool:
-        """Write everything queued so far, on the caller's thread (waiting for a write the
-        writer thread has begun); failing stores are retried for ``retry_for`` seconds.
+    def flush(self, retry_for: float = 0.0, alias: str | None = None) -> bool:
+        """Write everything queued so far (for the store ``alias``, or all), on the caller's
+        thread, waiting for a write the writer thread has begun; failing stores are retried for
+        ``retry_for`` seconds.
 
         :return: whether everything queued is written
         """
         deadline = time.monotonic() + retry_for
-        while not self._write_queued():
+        while not self._write_queued(alias):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.2)

@@ -214,7 +214,12 @@ class BaseScheduler(metaclass=ABCMeta):
         self._stopping = True
         self.state = STATE_STOPPED
 
-        # Executors first (their last outcomes are queued as they finish), then the outcomes
+        # A round under way finishes first (it sees _stopping and claims no more, but submits
+        # what it has claimed, so nothing taken is left behind); a round on this very thread
+        # (a job run by the debug executor, a signal handler) re-enters the lock at once.
+        with self._jobstores_lock:
+            pass
+        # Executors next (their last outcomes are queued as they finish), then the outcomes
         # are written and the check-ins released, then the stores close.
         self._components.shutdown_executors(wait)
         self._recorder.stop()
