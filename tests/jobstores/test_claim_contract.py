@@ -390,6 +390,69 @@ def test_at_most_once_job_is_interrupted(store: ClaimingJobStore, store_schedule
     assert (record.status, record.finished_at) == (RunStatus.INTERRUPTED, at(1))
 
 
+def one_off_job(scheduler: Any, job_id: str, **options: Any) -> Job:
+    """A job whose only fire time is T0 (the claim that takes it removes it), with arguments
+    to check after it comes back from the store."""
+    trigger = DateTrigger(T0, timezone=UTC)
+    return make_job(
+        scheduler,
+        dummy_job,
+        id=job_id,
+        trigger=trigger,
+        args=(1, "two"),
+        kwargs={"three": [3]},
+        **options,
+    )
+
+
+def test_removed_one_off_job_is_rerun_after_its_scheduler_died(
+    store: ClaimingJobStore, store_scheduler: Any
+) -> None:
+    store.add_job(one_off_job(store_scheduler, "once"))
+    store.check_in("dead", at(0), 0.01)
+    store.check_in("alive", at(0), 60)
+    claim = store.claim_jobs("dead", at(0))
+    assert taken(claim) == {"once": [T0]}
+    assert claim.removed == ["once"]
+
+    recovered = store.recover_runs("alive", at(1))
+    assert recovered.interrupted == []
+    [run] = recovered.runs
+    assert (run.kind, run.attempt, run.previous_scheduler_id) == ("recovered", 2, "dead")
+    assert run.run_times == [T0]
+    assert run.job.id == "once"
+    assert run.job.func is dummy_job
+    assert (tuple(run.job.args), run.job.kwargs) == ((1, "two"), {"three": [3]})
+    assert store.lookup_job("once") is None  # rerun, but not put back in the store
+    record = run_of(store, "once", T0)
+    assert (record.status, record.scheduler_id) == (RunStatus.RUNNING, "alive")
+    assert (record.attempt, record.recovered) == (2, True)
+
+    # should the rerun's scheduler die too, the next one reruns it again
+    again = store.recover_runs("third", at(100))
+    assert [(run.job.id, run.kind, run.attempt) for run in again.runs] == [("once", "recovered", 3)]
+    finish(store, "once", T0, at(101), scheduler_id="third")
+    record = run_of(store, "once", T0)
+    assert (record.status, record.attempt) == (RunStatus.SUCCESS, 3)
+    assert store.lookup_job("once") is None
+
+
+def test_removed_at_most_once_job_is_interrupted(
+    store: ClaimingJobStore, store_scheduler: Any
+) -> None:
+    store.add_job(one_off_job(store_scheduler, "once", at_most_once=True))
+    store.check_in("dead", at(0), 0.01)
+    assert store.claim_jobs("dead", at(0)).removed == ["once"]
+
+    claim = store.recover_runs("alive", at(1))
+    assert claim.runs == []
+    assert [(run.job_id, run.scheduled_run_time, run.status) for run in claim.interrupted] == [
+        ("once", T0, RunStatus.INTERRUPTED)
+    ]
+    record = run_of(store, "once", T0)
+    assert (record.status, record.finished_at) == (RunStatus.INTERRUPTED, at(1))
+
+
 def test_release_makes_records_recoverable_at_once(
     store: ClaimingJobStore, store_scheduler: Any
 ) -> None:

@@ -18,6 +18,7 @@ from quartzite.jobstores.base import JobLookupError
 from quartzite.jobstores.claims import ClaimingJobStore, RunOutcome
 from quartzite.jobstores.memory import MemoryJobStore
 from quartzite.runs import RunStatus
+from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
 from support import DummyScheduler, dummy_job, make_job
 
@@ -173,6 +174,7 @@ def test_pending_record_of_a_removed_job_is_interrupted() -> None:
     record = store.get_runs("a")[0]
     assert record.exception_message == "the job was removed before it ran"
     assert record.finished_at == at(2)
+    assert store._records[("a", at(1))].job is None  # nothing kept: nothing to recover
 
 
 def test_pending_record_waits_for_a_scheduler_with_the_executor() -> None:
@@ -244,6 +246,47 @@ def test_records_of_an_unknown_scheduler_are_recovered() -> None:
     store.claim_jobs("ghost", at(0))
     claim = store.recover_runs("s1", at(0))
     assert [(run.job.id, run.previous_scheduler_id) for run in claim.runs] == [("a", "ghost")]
+
+
+def one_off_job(job_id: str, **options: Any) -> Any:
+    return make_job(SCHEDULER, dummy_job, id=job_id, trigger=DateTrigger(T0), **options)
+
+
+def test_removed_job_lives_on_in_its_running_record_only() -> None:
+    store = new_store()
+    job = one_off_job("once")
+    store.add_job(job)
+    store.check_in("s1", at(0), 1)
+    assert store.claim_jobs("s1", at(0)).removed == ["once"]
+    assert store._records[("once", T0)].job is job
+
+    # the very object is rerun, and the record still keeps it for a further recovery
+    [run] = store.recover_runs("s2", at(5)).runs
+    assert run.job is job and run.attempt == 2
+    assert store.lookup_job("once") is None
+    assert store._records[("once", T0)].job is job
+
+    store.finish_runs([RunOutcome("once", T0, RunStatus.SUCCESS, at(6), "s2")])
+    assert store._records[("once", T0)].job is None
+    assert store.recover_runs("s3", at(100)).runs == []
+
+
+def test_no_job_kept_for_records_of_a_job_still_stored_or_refused() -> None:
+    store = new_store()
+    store.add_job(interval_job("a", max_instances=1))
+    store.claim_jobs("s1", at(0))
+    store.claim_jobs("s1", at(10))  # refused: max_instances
+    assert store._records[("a", T0)].job is None
+    assert store._records[("a", at(10))].job is None
+
+
+def test_kept_job_of_an_interrupted_record_is_dropped() -> None:
+    store = new_store()
+    store.add_job(one_off_job("once", at_most_once=True))
+    store.claim_jobs("s1", at(0))
+    claim = store.recover_runs("s2", at(5))
+    assert [run.status for run in claim.interrupted] == [RunStatus.INTERRUPTED]
+    assert store._records[("once", T0)].job is None
 
 
 def test_outcomes_from_many_threads_at_once() -> None:

@@ -9,6 +9,7 @@ several processes on one set of keys) plus the rules the brief names.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -29,8 +30,11 @@ from quartzite.jobstores.base import JobLookupError  # noqa: E402
 from quartzite.jobstores.claims import Claim, RunOutcome  # noqa: E402
 from quartzite.jobstores.redis import RedisJobStore  # noqa: E402
 from quartzite.runs import RunStatus  # noqa: E402
+from quartzite.triggers.date import DateTrigger  # noqa: E402
 from quartzite.triggers.interval import IntervalTrigger  # noqa: E402
 from support import dummy_job, make_job  # noqa: E402
+
+from .support import read_raw_state  # noqa: E402
 
 UTC = timezone.utc
 T0 = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
@@ -158,6 +162,7 @@ def test_run_now_of_a_removed_job_is_interrupted(
     claim = store.claim_jobs("s1", at(0))
     [record] = claim.interrupted
     assert record.exception_message == "the job was removed before it ran"
+    assert "job_state_base64" not in raw_record(store, "a", record.scheduled_run_time)
 
 
 def test_recovery_after_check_in_expired(store: RedisJobStore, store_scheduler: Any) -> None:
@@ -177,6 +182,81 @@ def test_recovery_after_check_in_expired(store: RedisJobStore, store_scheduler: 
     record = store.get_run("again", T0)
     assert record is not None and (record.scheduler_id, record.recovered) == ("s2", True)
     assert store.recover_runs("s3", at(21)) == Claim()  # s2 holds it now, and is alive
+
+
+def raw_record(store: RedisJobStore, job_id: str, run_time: datetime) -> dict[str, Any]:
+    raw = store.redis.hget(store.keys.runs, f"{job_id}\n{run_time.timestamp()!r}")
+    assert raw is not None
+    return json.loads(raw)
+
+
+def one_off_job(scheduler: Any, job_id: str, **options: Any) -> Any:
+    trigger = DateTrigger(T0, timezone=UTC)
+    return make_job(scheduler, dummy_job, id=job_id, trigger=trigger, args=(7,), **options)
+
+
+def test_removed_job_state_is_kept_while_its_run_runs(
+    store: RedisJobStore, store_scheduler: Any
+) -> None:
+    store.add_job(one_off_job(store_scheduler, "once"))
+    state = read_raw_state(store, "once")
+    store.check_in("s1", at(0), 10)
+    assert store.claim_jobs("s1", at(0)).removed == ["once"]
+    assert base64.b64decode(raw_record(store, "once", T0)["job_state_base64"]) == state
+
+    [run] = store.recover_runs("s2", at(20)).runs
+    assert (run.job.id, run.job.args, run.attempt) == ("once", (7,), 2)
+    assert run.job._jobstore_alias == "default"
+    assert not store.redis.hexists(store.jobs_key, "once")  # not put back
+    # kept through the recovery (its scheduler may die too), dropped once finished
+    assert "job_state_base64" in raw_record(store, "once", T0)
+    finish(store, "once", T0, at(21), sid="s2")
+    record = raw_record(store, "once", T0)
+    assert record["status"] == "success" and "job_state_base64" not in record
+
+
+def test_no_state_kept_for_jobs_that_stay_or_runs_refused(
+    store: RedisJobStore, store_scheduler: Any
+) -> None:
+    store.add_job(interval_job(store_scheduler, "a", max_instances=1))
+    store.claim_jobs("s1", at(0))
+    store.claim_jobs("s1", at(10))  # refused: max_instances
+    assert "job_state_base64" not in raw_record(store, "a", T0)
+    assert "job_state_base64" not in raw_record(store, "a", at(10))
+
+
+def test_unusable_kept_state_is_interrupted(
+    store: RedisJobStore, store_scheduler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.add_job(one_off_job(store_scheduler, "once"))
+    store.claim_jobs("s1", at(0))
+    field = f"once\n{T0.timestamp()!r}"
+    record = raw_record(store, "once", T0)
+    record["job_state_base64"] = base64.b64encode(b"not a job state").decode("ascii")
+    store.redis.hset(store.keys.runs, field, json.dumps(record))
+
+    claim = store.recover_runs("s2", at(20))
+    assert claim.runs == []
+    [interrupted] = claim.interrupted
+    assert (interrupted.job_id, interrupted.status) == ("once", RunStatus.INTERRUPTED)
+    assert (
+        interrupted.exception_message
+        == "scheduler s1 stopped before the run ended (the job was removed)"
+    )
+    assert "job_state_base64" not in raw_record(store, "once", T0)
+    assert 'Unable to restore job "once" from its run record' in caplog.text
+    assert store.get_quarantined_jobs() == []
+
+
+def test_kept_state_of_an_at_most_once_job_is_dropped(
+    store: RedisJobStore, store_scheduler: Any
+) -> None:
+    store.add_job(one_off_job(store_scheduler, "once", at_most_once=True))
+    store.claim_jobs("s1", at(0))
+    claim = store.recover_runs("s2", at(20))
+    assert [run.status for run in claim.interrupted] == [RunStatus.INTERRUPTED]
+    assert "at-most-once" in (claim.interrupted[0].exception_message or "")
+    assert "job_state_base64" not in raw_record(store, "once", T0)
 
 
 def test_release_makes_runs_recoverable_at_once(store: RedisJobStore, store_scheduler: Any) -> None:

@@ -200,6 +200,16 @@ def test_run_now_runs_once_without_moving_the_schedule(
     assert started.get_job("hourly").next_run_time == next_run_time  # type: ignore[union-attr]
 
 
+def test_run_now_keeps_the_stored_jobs_grace_time(started: DummyScheduler) -> None:
+    job = started.add_job(
+        "builtins:len", "interval", hours=1, args=("x",), id="j", misfire_grace_time=30
+    )
+    job.run_now()
+    started._process_jobs()
+    assert statuses(job.get_runs()) == ["success"]
+    assert started.get_job("j").misfire_grace_time == 30  # type: ignore[union-attr]
+
+
 def test_a_paused_job_can_be_run_now(started: DummyScheduler) -> None:
     job = started.add_job("builtins:len", "interval", hours=1, args=("xy",), id="paused")
     job.pause()

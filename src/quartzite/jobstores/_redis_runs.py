@@ -6,6 +6,11 @@ where ``srt`` is the scheduled run time as a UTC timestamp. Indexes beside it (s
 :class:`RunKeys`) let every operation touch only what it needs: the running ones (recovery,
 ``max_instances``), the pending ones (run-now), the newest of a job (history, retention by
 count) and the oldest finished (retention by age).
+
+A running record written by a claim that removed its job (the trigger had no further fire time)
+keeps the job's serialized state, base64, in the field ``"job_state_base64"``: should the
+scheduler running it die, recovery restores the job from there and runs it again. The state is
+dropped when the record is finished.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _T = TypeVar("_T")
+#: A record recovery may take: field, raw record, record, check that its scheduler is dead.
+_Candidate = tuple[str, bytes, dict[str, Any], bool]
 # Read a reply as bytes even when the client decodes replies (decode_responses=True): job
 # states may be pickles, which are not text; records are compared byte for byte.
 RAW = {NEVER_DECODE: True}
@@ -49,6 +56,8 @@ RAW = {NEVER_DECODE: True}
 #: Caps on the text a record keeps of an exception (like the SQL store's).
 MAX_TEXT = 64 * 1024
 MAX_TYPE = 255
+#: The field of a running record that keeps the state of the job its claim removed.
+KEPT_STATE = "job_state_base64"
 #: Retention by count runs on every this many finishes of a job (bounded work per finish).
 TRIM_EVERY = 10
 #: Retention by age runs at most this often per store (seconds), removing at most AGE_BATCH.
@@ -283,7 +292,7 @@ class RedisRunStore(SerializingJobStore):
         stored = self._run(
             lambda: self.redis.execute_command("HMGET", self.keys.runs, *fields, **RAW)
         )
-        candidates = []  # (field, raw record, record, check that its scheduler is dead)
+        candidates: list[_Candidate] = []
         for field, raw in zip(fields, stored):
             if raw is None:
                 continue
@@ -299,6 +308,7 @@ class RedisRunStore(SerializingJobStore):
             return Claim()
 
         jobs = self._restore_by_id({field.rpartition("\n")[0] for field, *_ in candidates})
+        self._restore_kept(candidates, jobs)
         args: list[Any] = []
         results: dict[str, tuple[dict[str, Any], str | None]] = {}
         for field, raw, record, check in candidates:
@@ -313,6 +323,7 @@ class RedisRunStore(SerializingJobStore):
                     finished_at=now_ts,
                     exception_message=f"scheduler {previous} stopped before the run ended ({why})",
                 )
+                new.pop(KEPT_STATE, None)  # finished: it will not be recovered again
                 action = "fin" if self.history_options.history else "del"
                 index = now_ts
             else:
@@ -353,6 +364,27 @@ class RedisRunStore(SerializingJobStore):
         claim.runs = list(grouped.values())
         return claim
 
+    def _restore_kept(self, candidates: list[_Candidate], jobs: dict[str, Job]) -> None:
+        """Add to ``jobs`` the jobs of ``candidates`` that are gone from the store but kept in
+        their records (removed by the claim that took them), restored as the store restores
+        its rows. A state that fails is logged and left out: its records end interrupted."""
+        failed: set[str] = set()
+        for field, _raw, record, _check in candidates:
+            job_id = field.rpartition("\n")[0]
+            encoded = record.get(KEPT_STATE)
+            if job_id in jobs or job_id in failed or not encoded:
+                continue
+            try:
+                state = base64.b64decode(encoded, validate=True)
+                jobs[job_id] = self._restore_job(StoredRow(job_id, state, None))
+            except Exception:
+                failed.add(job_id)
+                self._logger.exception(
+                    'Unable to restore job "%s" from its run record -- the run is recorded as '
+                    "interrupted",
+                    job_id,
+                )
+
     # -- outcomes and retention
 
     def finish_runs(self, outcomes: Sequence[RunOutcome]) -> None:
@@ -384,6 +416,7 @@ class RedisRunStore(SerializingJobStore):
                     traceback=_cut(outcome.traceback, MAX_TEXT),
                     return_value_base64=self._encode_return(outcome.return_value, outcome.job_id),
                 )
+                record.pop(KEPT_STATE, None)  # only a running record may be recovered
                 new = dump(record)
             srt = field.rpartition("\n")[2]
             args += [field, outcome.job_id, srt, raw, new, repr(finished_at)]

@@ -91,7 +91,7 @@ class Claim:
     #: not run because the job had ``max_instances`` runs going on (recorded as such)
     refused: list[ClaimedRun] = field(default_factory=list)
     #: records of dead schedulers' runs finished as ``interrupted`` without a rerun (the job
-    #: is at-most-once, or it no longer exists)
+    #: is at-most-once, or it no longer exists and its record kept no copy of it)
     interrupted: list[JobRun] = field(default_factory=list)
     #: ids of jobs whose trigger has no further fire time: the claim removed them
     removed: list[str] = field(default_factory=list)
@@ -431,7 +431,10 @@ class ClaimingJobStore(BaseJobStore):
         A record whose job is at-most-once, or whose job no longer exists, is finished as
         ``interrupted`` (:attr:`Claim.interrupted`); any other is handed to ``scheduler_id``
         with ``attempt`` + 1 and ``recovered`` set, and returned in :attr:`Claim.runs` (kind
-        ``"recovered"``). Pending records are not touched (the next claim takes them).
+        ``"recovered"``). A claim that removes a job (its trigger has no further fire time)
+        keeps a copy of the job in the records it writes, so that a one-off job's interrupted
+        run is rerun from that copy. Pending records are not touched (the next claim takes
+        them).
         """
 
     @abstractmethod

@@ -68,11 +68,18 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-class _Record:
-    """The mutable run record of one occurrence (a :class:`JobRun` is its frozen copy)."""
+# The fields of JobRun a record keeps, all but ``jobstore`` (the alias of whoever reads it).
+_RUN_FIELDS = tuple(field.name for field in fields(JobRun) if field.name != "jobstore")
 
-    # The fields of JobRun, but for ``jobstore`` (the alias of whoever reads the record).
-    __slots__ = tuple(field.name for field in fields(JobRun) if field.name != "jobstore")
+
+class _Record:
+    """The mutable run record of one occurrence (a :class:`JobRun` is its frozen copy).
+
+    ``job`` is set while the record runs an occurrence whose claim removed the job (its trigger
+    had no further fire time): should its scheduler die, recovery reruns that job object.
+    """
+
+    __slots__ = (*_RUN_FIELDS, "job")
 
     def __init__(
         self,
@@ -97,13 +104,14 @@ class _Record:
         self.return_value: Any = None
         self.recovered = False
         self.manual = manual
+        self.job: Job | None = None
 
     def __lt__(self, other: _Record) -> bool:
         # Records order by scheduled run time, for bisect (whose ``key`` Python 3.9 lacks).
         return self.scheduled_run_time < other.scheduled_run_time
 
     def to_run(self, jobstore: str | None) -> JobRun:
-        return JobRun(jobstore=jobstore, **{name: getattr(self, name) for name in self.__slots__})
+        return JobRun(jobstore=jobstore, **{name: getattr(self, name) for name in _RUN_FIELDS})
 
 
 class MemoryJobStore(ClaimingJobStore):
@@ -338,7 +346,8 @@ class MemoryJobStore(ClaimingJobStore):
         job: Job = entry[_JOB]
         running = self._running_counts.get(job.id, 0)
         plan = plan_job(job, now, running=running, max_catch_up=max_catch_up, logger=self._logger)
-        if plan.next_run_time is None and not plan.broken:
+        removed = plan.next_run_time is None and not plan.broken
+        if removed:
             del self._entries[job.id]
             claim.removed.append(job.id)
         else:
@@ -367,6 +376,10 @@ class MemoryJobStore(ClaimingJobStore):
                 record.finished_at = now
                 self._finished(record)
             else:
+                if removed:
+                    # The job leaves the store now: the record keeps it, so that recovery can
+                    # still rerun this occurrence if this scheduler dies before it ends.
+                    record.job = job
                 self._mark_running(record)
         taken = ClaimedRun(job, [run_time for run_time, _ in new])
         (claim.refused if plan.refused else claim.runs).append(taken)
@@ -435,9 +448,13 @@ class MemoryJobStore(ClaimingJobStore):
                     expires_at = checkins.get(holder) if holder is not None else None
                     if expires_at is not None and expires_at >= now_timestamp:
                         continue  # its scheduler is alive
+                # A job its claim removed (trigger finished) lives on in its running records
                 job = self.lookup_job(record.job_id)
+                if job is None:
+                    job = record.job
                 if job is None or job.at_most_once:
                     self._unmark_running(record)
+                    record.job = None
                     record.status = RunStatus.INTERRUPTED
                     record.finished_at = now
                     claim.interrupted.append(record.to_run(self._alias))
@@ -479,6 +496,7 @@ class MemoryJobStore(ClaimingJobStore):
                 if record is None or record.scheduler_id != outcome.scheduler_id:
                     continue  # not ours any more (recovered by another scheduler) or gone
                 self._unmark_running(record)
+                record.job = None  # a finished run is never recovered: no job to keep
                 record.status = status
                 record.finished_at = finished_at = _utc(outcome.finished_at)
                 record.exception_type = outcome.exception_type

@@ -34,8 +34,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 # Imported after the check above: these modules import redis themselves
 from ..runs import RunStatus
 from . import _redis_scripts as scripts
+from ._redis_runs import KEPT_STATE, RedisRunStore, dump, new_record, timestamp
 from ._redis_runs import RAW as _RAW
-from ._redis_runs import RedisRunStore, dump, new_record, timestamp
 from ._redis_wakeup import ChangeWatcher
 from .claims import DEFAULT_CLAIM_LIMIT, RUN_NOW, Claim, ClaimedRun, HistoryOptions, plan_job
 
@@ -306,11 +306,16 @@ class RedisJobStore(RedisRunStore):
                 continue
             records: list[Any] = []
             run_times: dict[str, datetime] = {}
+            # The claim removes the job: its running records keep the state it had (the one the
+            # commit checks it still has), so that recovery can rerun them without the job.
+            kept = base64.b64encode(state).decode("ascii") if action == "r" else None
             for run_time in plan.run_times:
                 srt = repr(timestamp(run_time))
                 run_times[srt] = run_time
                 if not plan.refused:
                     record = new_record(RunStatus.RUNNING, scheduler_id, now_ts, started_at=now_ts)
+                    if kept is not None:
+                        record[KEPT_STATE] = kept
                     records += [srt, "running", dump(record), repr(now_ts)]
                 elif history:
                     record = new_record(

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 
 from .. import events as ev
 from ..executors.base import MaxInstancesReachedError
+from ..job import Job
 from ..jobstores.base import JobLookupError
 from ..jobstores.claims import RECOVERED, RUN_NOW, Claim, ClaimedRun, ClaimingJobStore, RunOutcome
 from ..runs import RunStatus
 
 if TYPE_CHECKING:
-    from ..job import Job
     from .base import BaseScheduler
 
 __all__ = ("ClaimingRound", "remove_job_without_executor")
@@ -56,6 +56,19 @@ def remove_job_without_executor(scheduler: BaseScheduler, job: Job, alias: str) 
         scheduler.remove_job(job.id, alias)
     except JobLookupError:
         logger.debug("Job %s was removed already", job.id)
+
+
+def _without_grace(job: Job) -> Job:
+    """A copy of ``job`` that runs however late it starts (for run-now and recovered runs).
+
+    A copy, because a store may hand out the job object it keeps (the memory store does).
+    """
+    copy = Job.__new__(Job)
+    for name in Job.__slots__:
+        if name != "__weakref__" and hasattr(job, name):
+            setattr(copy, name, getattr(job, name))
+    copy.misfire_grace_time = None
+    return copy
 
 
 class ClaimingRound:
@@ -176,8 +189,7 @@ class ClaimingRound:
         logger = scheduler._logger
         job = run.job
         if run.kind in (RUN_NOW, RECOVERED):
-            # This job object is the claim's own copy: the change is never stored.
-            job.misfire_grace_time = None
+            job = _without_grace(job)
         if run.kind == RECOVERED:
             logger.warning(
                 'Running job "%s" again for %d interrupted run(s) (attempt %d; scheduler %s '
