@@ -37,6 +37,10 @@ def _public_module_names() -> list[str]:
 
 
 def _import_or_skip(name: str) -> ModuleType:
+    if name.startswith("quartzite.contrib.django.") and not _django_configured():
+        # Its models need configured settings; tests/contrib/django's conftest configures them
+        # when that directory is collected in the same run (as in the full suite).
+        pytest.skip(f"{name} needs Django configured (collect tests/contrib in the same run)")
     try:
         return importlib.import_module(name)
     except ImportError as exc:
@@ -44,6 +48,14 @@ def _import_or_skip(name: str) -> ModuleType:
         if missing and missing.split(".")[0] != "quartzite":
             pytest.skip(f"{name} needs the optional package {missing!r}")
         raise
+
+
+def _django_configured() -> bool:
+    try:
+        from django.conf import settings
+    except ImportError:
+        return False
+    return bool(settings.configured)
 
 
 def _defined_public_names(module: ModuleType) -> set[str]:

@@ -1,0 +1,3 @@
+"""Management commands of the Django app."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""``runscheduler``."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Migrations of the Django app (label ``quartzite``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""A test app that declares jobs in a jobs.py module."""
