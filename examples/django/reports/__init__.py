@@ -1,0 +1,1 @@
+"""An app of the example project whose jobs.py declares two jobs."""
