@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, select, text, update
 
 from quartzite.job import Job
 from quartzite.jobstores.claims import RunOutcome
@@ -112,7 +112,10 @@ def test_run_tables_and_indexes_are_created(store: SQLAlchemyJobStore) -> None:
     assert indexes == {
         f"ix_{name}_runs_status": ["status", "scheduler_id"],
         f"ix_{name}_runs_finished_at": ["finished_at"],
+        f"ix_{name}_runs_scheduled": ["scheduled_run_time"],
     }
+    columns = {column["name"]: column for column in inspector.get_columns(f"{name}_runs")}
+    assert columns["job_state"]["nullable"]
     assert inspector.get_pk_constraint(f"{name}_schedulers")["constrained_columns"] == [
         "scheduler_id"
     ]
@@ -244,6 +247,30 @@ def test_a_claim_of_500_jobs_is_a_few_statements(store: SQLAlchemyJobStore) -> N
     claim = store.claim_jobs("s1", at(0))
     assert len(claim.runs) == 500
     assert len(statements) <= 12, statements
+
+
+def test_finishing_500_runs_is_a_few_statements(
+    new_store: Callable[..., SQLAlchemyJobStore], kind: str
+) -> None:
+    store = new_store(kind, max_runs_per_job=2)
+    for number in range(500):
+        store.add_job(interval_job(f"job{number:03}", coalesce=False, max_instances=5))
+    claim = store.claim_jobs("s1", at(35))  # 4 run times each
+    assert sum(len(run.run_times) for run in claim.runs) == 2000
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    finished = [
+        outcome(f"job{number:03}", at(seconds), at(36))
+        for number in range(500)
+        for seconds in (0, 10, 20, 30)
+    ]
+    store.finish_runs(finished)  # the first finish of each job: retention for all 500
+    if kind != "mariadb":  # PyMySQL runs an executemany UPDATE row by row
+        assert len(statements) <= 8, statements
+    runs = store.get_runs(limit=None)
+    assert len(runs) == 1000
+    assert {run.scheduled_run_time for run in runs} == {at(20), at(30)}
+    assert {run.status for run in runs} == {RunStatus.SUCCESS}
 
 
 def test_bad_row_is_quarantined_within_the_claim(
@@ -426,6 +453,106 @@ def test_recover_lost_records_of_the_same_scheduler(store: SQLAlchemyJobStore) -
     assert store.recover_runs("s1", at(1)).runs == []
     claim = store.recover_runs("s1", at(1), lost=[("a", T0)])
     assert [(run.job.id, run.attempt) for run in claim.runs] == [("a", 2)]
+
+
+def kept_state(store: SQLAlchemyJobStore, job_id: str, run_time: datetime) -> bytes | None:
+    """The job state kept on one run record (not part of a JobRun)."""
+    runs = store.runs_t.c
+    with store.engine.connect() as connection:
+        return connection.execute(
+            select(runs.job_state).where(
+                runs.job_id == job_id, runs.scheduled_run_time == run_time.timestamp()
+            )
+        ).scalar()
+
+
+def test_last_run_of_a_removed_job_is_rerun_by_recovery(store: SQLAlchemyJobStore) -> None:
+    store.add_job(make_job(None, dummy_job, id="once", run_date=T0, args=(1,)))
+    store.add_job(interval_job("every"))
+    store.check_in("s1", at(0), 30)
+    claim = store.claim_jobs("s1", at(0))
+    assert claim.removed == ["once"] and store.lookup_job("once") is None
+    assert kept_state(store, "once", T0) is not None  # the claim removed the job: kept here
+    assert kept_state(store, "every", T0) is None  # the job row still has it
+
+    store.check_in("s2", at(31), 30)  # s1 died with both runs in flight
+    recovered = store.recover_runs("s2", at(31))
+    assert recovered.interrupted == []
+    runs = {run.job.id: run for run in recovered.runs}
+    assert sorted(runs) == ["every", "once"]
+    again = runs["once"]
+    assert (again.run_times, again.kind, again.attempt) == ([T0], "recovered", 2)
+    assert (again.job.func, again.job.args, again.job.next_run_time) == (dummy_job, (1,), T0)
+    assert again.job._jobstore_alias == "default"
+    assert store.lookup_job("once") is None  # rerun, not re-added
+    assert kept_state(store, "once", T0) is not None  # still there should s2 die too
+
+    store.finish_runs([outcome("once", T0, at(32), scheduler_id="s2")])
+    record = store.get_run("once", T0)
+    assert (record.status, record.attempt, record.recovered) == (RunStatus.SUCCESS, 2, True)
+    assert kept_state(store, "once", T0) is None  # finished: no longer needed
+
+
+def test_last_run_of_an_at_most_once_job_stays_interrupted(store: SQLAlchemyJobStore) -> None:
+    store.add_job(make_job(None, dummy_job, id="once", run_date=T0, at_most_once=True))
+    store.claim_jobs("s1", at(0))
+    claim = store.recover_runs("s2", at(1))  # s1 never checked in
+    assert claim.runs == []
+    assert [(run.job_id, run.status) for run in claim.interrupted] == [
+        ("once", RunStatus.INTERRUPTED)
+    ]
+    assert kept_state(store, "once", T0) is None
+
+
+def test_unrestorable_kept_state_means_interrupted(
+    store: SQLAlchemyJobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.add_job(make_job(None, dummy_job, id="once", run_date=T0))
+    store.claim_jobs("s1", at(0))
+    runs = store.runs_t.c
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(store.runs_t).where(runs.job_id == "once").values(job_state=b"not a job")
+        )
+    claim = store.recover_runs("s2", at(1))
+    assert claim.runs == []
+    assert [run.job_id for run in claim.interrupted] == ["once"]
+    assert "cannot be restored" in caplog.text
+    assert store.get_run("once", T0).status is RunStatus.INTERRUPTED
+    assert store.get_quarantined_jobs() == []  # there was no job row to quarantine
+
+
+def test_run_now_of_a_job_removed_meanwhile_stays_interrupted(store: SQLAlchemyJobStore) -> None:
+    store.add_job(interval_job("a", next_run_time=at(3600)))
+    request = store.request_run("a", at(1))
+    assert [run.kind for run in store.claim_jobs("s1", at(2)).runs] == ["now"]
+    store.remove_job("a")
+    assert kept_state(store, "a", request.scheduled_run_time) is None
+    claim = store.recover_runs("s2", at(3))
+    assert claim.runs == []
+    assert [run.job_id for run in claim.interrupted] == ["a"]
+
+
+def test_tables_of_an_earlier_version_get_the_new_column_and_index(
+    store: SQLAlchemyJobStore,
+) -> None:
+    name = store.runs_t.name
+    on = f" ON {name}" if store.engine.dialect.name in ("mysql", "mariadb") else ""
+    with store.engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE {name} DROP COLUMN job_state"))
+        connection.execute(text(f"DROP INDEX ix_{store.jobs_t.name}_runs_scheduled{on}"))
+    other = second_store(store)  # start() brings the tables up to date
+    try:
+        inspector = inspect(store.engine)
+        assert "job_state" in {column["name"] for column in inspector.get_columns(name)}
+        assert f"ix_{store.jobs_t.name}_runs_scheduled" in {
+            index["name"] for index in inspector.get_indexes(name)
+        }
+        other.add_job(make_job(None, dummy_job, id="once", run_date=T0))
+        other.claim_jobs("s1", at(0))
+        assert kept_state(other, "once", T0) is not None
+    finally:
+        other.shutdown()
 
 
 # -- outcomes and retention -----------------------------------------------------------------------

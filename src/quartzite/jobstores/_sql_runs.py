@@ -1,10 +1,11 @@
 """The run records of :class:`~quartzite.jobstores.sqlalchemy.SQLAlchemyJobStore`: claims,
-recovery, outcomes, retention, run-now and reading the history.
+outcomes, retention, run-now and reading the history (recovery: ``_sql_recovery``).
 
 Each public function here is one method of the store, run as one transaction through the
 store's ``_run`` (which retries on a dropped connection, a deadlock or SQLite's lock timeout;
 every one of them writes nothing unless its transaction commits, so a retry is safe). Writes
-are batched: a claim of 500 jobs is a handful of statements, executed with ``executemany``.
+are batched: a claim of 500 jobs is a handful of statements whatever the number of jobs, and so
+is a batch of outcomes (see ``_sql_bulk`` for how each backend runs them).
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..runs import FINISHED_STATUSES, JobRun, RunStatus
 from ..util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from ._persistent import StoredRow
-from ._sql_schema import chunks
+from ._sql_bulk import delete_by_key, insert_rows, matching, unnested, update_by_key
 from .base import JobLookupError
 from .claims import (
-    RECOVERED,
     RUN_NOW,
     Claim,
     ClaimedRun,
@@ -48,7 +47,6 @@ __all__ = (
     "claim_jobs",
     "finish_runs",
     "get_runs",
-    "recover_runs",
     "request_run",
 )
 
@@ -112,10 +110,8 @@ def _load_jobs(
     """The jobs of ``job_ids`` that exist and can be restored (bad rows are quarantined)."""
     columns = store.jobs_t.c
     rows: list[StoredRow] = []
-    for chunk in chunks(sorted(job_ids)):
-        statement = select(columns.id, columns.job_state, columns.next_run_time).where(
-            columns.id.in_(chunk)
-        )
+    for criterion in matching(conn, columns.id, sorted(job_ids)):
+        statement = select(columns.id, columns.job_state, columns.next_run_time).where(criterion)
         rows.extend(StoredRow(row[0], bytes(row[1]), row[2]) for row in conn.execute(statement))
     return {job.id: job for job in store._restore_in(conn, rows)}
 
@@ -126,10 +122,10 @@ def _running_counts(
     """How many ``running`` records each job has (all schedulers): for ``max_instances``."""
     columns = store.runs_t.c
     counts: defaultdict[str, int] = defaultdict(int)
-    for chunk in chunks(sorted(job_ids)):
+    for criterion in matching(conn, columns.job_id, sorted(job_ids)):
         statement = (
             select(columns.job_id, func.count())
-            .where(columns.status == _RUNNING, columns.job_id.in_(chunk))
+            .where(columns.status == _RUNNING, criterion)
             .group_by(columns.job_id)
         )
         counts.update({row[0]: row[1] for row in conn.execute(statement)})
@@ -143,12 +139,24 @@ def _existing_keys(
     if not keys:
         return set()
     columns = store.runs_t.c
+    if conn.dialect.name == "postgresql":  # exactly these keys: primary key lookups
+        source = unnested(
+            conn,
+            store.runs_t,
+            ("job_id", "scheduled_run_time"),
+            [{"job_id": job_id, "scheduled_run_time": srt} for job_id, srt in keys],
+        )
+        statement = select(columns.job_id, columns.scheduled_run_time).where(
+            columns.job_id == source.c.job_id,
+            columns.scheduled_run_time == source.c.scheduled_run_time,
+        )
+        return {(row[0], row[1]) for row in conn.execute(statement)}
     low = min(key[1] for key in keys)
     high = max(key[1] for key in keys)
     found: set[tuple[str, float]] = set()
-    for chunk in chunks(sorted({key[0] for key in keys})):
+    for criterion in matching(conn, columns.job_id, sorted({key[0] for key in keys})):
         statement = select(columns.job_id, columns.scheduled_run_time).where(
-            columns.job_id.in_(chunk),
+            criterion,
             columns.scheduled_run_time >= low,
             columns.scheduled_run_time <= high,
         )
@@ -156,17 +164,12 @@ def _existing_keys(
     return found
 
 
-def _key_match(store: SQLAlchemyJobStore) -> tuple[Any, Any]:
-    """``WHERE <primary key>`` for executemany, with parameters ``k_job_id`` and ``k_srt``."""
-    columns = store.runs_t.c
-    return (
-        columns.job_id == bindparam("k_job_id"),
-        columns.scheduled_run_time == bindparam("k_srt"),
-    )
+# The primary key of the runs table, for update_by_key and delete_by_key.
+_KEY = ("job_id", "scheduled_run_time")
 
 
 def _keys(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"k_job_id": item["k_job_id"], "k_srt": item["k_srt"]} for item in parameters]
+    return [{name: item[name] for name in _KEY} for item in parameters]
 
 
 def _new_record(job_id: str, srt: float, status: str, scheduler_id: str, now: float) -> dict:
@@ -181,6 +184,7 @@ def _new_record(job_id: str, srt: float, status: str, scheduler_id: str, now: fl
         "created_at": time.time(),
         "started_at": now,
         "finished_at": now if status != _RUNNING else None,
+        "job_state": None,
     }
 
 
@@ -278,8 +282,8 @@ def _claim(
             claim.runs.append(ClaimedRun(job, [_dt(srt)], kind=RUN_NOW))
         pending_updates.append(
             {
-                "k_job_id": job_id,
-                "k_srt": srt,
+                "job_id": job_id,
+                "scheduled_run_time": srt,
                 "scheduler_id": scheduler_id,
                 "status": status.value,
                 "started_at": started,
@@ -290,157 +294,77 @@ def _claim(
 
     job_updates: list[dict[str, Any]] = []
     removals: list[str] = []
-    planned: list[tuple[Job, list[datetime], bool]] = []
+    # job, run times, refused, and the job's state when the claim removes it (kept on the
+    # records of its last runs, so that recovery can rerun them without the job's row)
+    planned: list[tuple[Job, list[datetime], bool, bytes | None]] = []
+    serialize = store._serialize_job
     for job in due_jobs:
         if not executor_known(job):
             continue
         plan = plan_job(job, now, running=running[job.id], max_catch_up=max_catch_up)
         if plan.skipped:
             claim.skipped[job.id] = plan.skipped
+        last_state = None
         if plan.broken:
             claim.paused.append(job.id)
         elif plan.next_run_time is None:
             claim.removed.append(job.id)
             removals.append(job.id)
+            if plan.run_times and not plan.refused:
+                last_state = serialize(job)
         if plan.broken or plan.next_run_time is not None:
             job_updates.append(
                 {
-                    "b_id": job.id,
-                    "b_state": store._serialize_job(job),
-                    "b_next_run_time": datetime_to_utc_timestamp(plan.next_run_time),
+                    "id": job.id,
+                    "next_run_time": datetime_to_utc_timestamp(plan.next_run_time),
+                    "job_state": serialize(job),
                 }
             )
         if plan.run_times:
-            planned.append((job, plan.run_times, plan.refused))
+            planned.append((job, plan.run_times, plan.refused, last_state))
 
     # An occurrence whose record exists was taken before (run-now at the same instant, or a
     # claim whose commit we did not hear of): never take it twice.
-    existing = _existing_keys(
-        store, conn, [(job.id, _ts(moment)) for job, times, _ in planned for moment in times]
-    )
+    keys = [(job.id, _ts(moment)) for job, times, _, _ in planned for moment in times]
+    existing = _existing_keys(store, conn, keys)
     records: list[dict[str, Any]] = []
-    for job, times, refused in planned:
-        kept = [moment for moment in times if (job.id, _ts(moment)) not in existing]
-        if not kept:
-            continue
-        kind = RunStatus.MAX_INSTANCES.value if refused else _RUNNING
+    created = time.time()
+    for job, times, refused, last_state in planned:
+        if existing:
+            times = [moment for moment in times if (job.id, _ts(moment)) not in existing]
+            if not times:
+                continue
         if keep_finished or not refused:
-            records.extend(
-                _new_record(job.id, _ts(moment), kind, scheduler_id, stamp) for moment in kept
-            )
-        (claim.refused if refused else claim.runs).append(ClaimedRun(job, kept))
+            kind = RunStatus.MAX_INSTANCES.value if refused else _RUNNING
+            finished = stamp if refused else None
+            for moment in times:
+                records.append(
+                    {
+                        "job_id": job.id,
+                        "scheduled_run_time": _ts(moment),
+                        "status": kind,
+                        "scheduler_id": scheduler_id,
+                        "attempt": 1,
+                        "recovered": False,
+                        "manual": False,
+                        "created_at": created,
+                        "started_at": stamp,
+                        "finished_at": finished,
+                        "job_state": last_state,
+                    }
+                )
+        (claim.refused if refused else claim.runs).append(ClaimedRun(job, times))
 
-    if job_updates:
-        conn.execute(store._job_update_statement(), job_updates)
-    for chunk in chunks(removals):
-        conn.execute(delete(store.jobs_t).where(jobs_c.id.in_(chunk)))
-    if records:
-        conn.execute(insert(store.runs_t), records)
+    update_by_key(conn, store.jobs_t, ("id",), job_updates)
+    for criterion in matching(conn, jobs_c.id, removals):
+        conn.execute(delete(store.jobs_t).where(criterion))
+    insert_rows(conn, store.runs_t, records)
     if not keep_finished:  # without history, a finished record is deleted at once
-        finished = [item for item in pending_updates if item["status"] != _RUNNING]
+        finished_now = [item for item in pending_updates if item["status"] != _RUNNING]
         pending_updates = [item for item in pending_updates if item["status"] == _RUNNING]
-        if finished:
-            conn.execute(delete(store.runs_t).where(*_key_match(store)), _keys(finished))
-    if pending_updates:
-        conn.execute(update(store.runs_t).where(*_key_match(store)), pending_updates)
+        delete_by_key(conn, store.runs_t, _keys(finished_now))
+    update_by_key(conn, store.runs_t, _KEY, pending_updates)
     claim.unknown_executor = list(unknown.values())
-    return claim
-
-
-# -- recovery
-
-
-def recover_runs(
-    store: SQLAlchemyJobStore,
-    scheduler_id: str,
-    now: datetime,
-    lost: Collection[tuple[str, datetime]],
-) -> Claim:
-    """See :meth:`ClaimingJobStore.recover_runs`."""
-    lost_keys = [(job_id, _ts(moment)) for job_id, moment in lost]
-    return store._run(lambda conn: _recover(store, conn, scheduler_id, now, lost_keys), write=True)
-
-
-def _recover(
-    store: SQLAlchemyJobStore,
-    conn: Connection,
-    scheduler_id: str,
-    now: datetime,
-    lost: list[tuple[str, float]],
-) -> Claim:
-    stamp = _ts(now)
-    runs, checkins = store.runs_t.c, store.schedulers_t.c
-    # Read the live schedulers first, without locks: a check-in being written must not make
-    # its scheduler look dead (as a locking read that skips locked rows would).
-    alive = list(
-        conn.execute(select(checkins.scheduler_id).where(checkins.expires_at >= stamp)).scalars()
-    )
-    alive.append(scheduler_id)  # never take over our own runs as if we had died
-    wanted = [
-        and_(
-            runs.status == _RUNNING,
-            or_(runs.scheduler_id.is_(None), runs.scheduler_id.not_in(alive)),
-        )
-    ]
-    for job_id, srt in lost:
-        wanted.append(
-            and_(
-                runs.status == _RUNNING,
-                runs.scheduler_id == scheduler_id,
-                runs.job_id == job_id,
-                runs.scheduled_run_time == srt,
-            )
-        )
-    statement: Select[Any] = (
-        select(store.runs_t).where(or_(*wanted)).order_by(runs.job_id, runs.scheduled_run_time)
-    )
-    rows = conn.execute(store._locking(statement)).all()
-    claim = Claim()
-    if not rows:
-        return claim
-
-    jobs = _load_jobs(store, conn, {row.job_id for row in rows})
-    interrupted: list[dict[str, Any]] = []
-    taken: list[dict[str, Any]] = []
-    grouped: dict[str, ClaimedRun] = {}
-    for row in rows:
-        key = {"k_job_id": row.job_id, "k_srt": row.scheduled_run_time}
-        job = jobs.get(row.job_id)
-        if job is None or job.at_most_once:
-            interrupted.append({**key, "status": RunStatus.INTERRUPTED.value, "finished_at": stamp})
-            run = run_from_row(store, row)
-            claim.interrupted.append(
-                replace(run, status=RunStatus.INTERRUPTED, finished_at=_dt(stamp))
-            )
-            continue
-        attempt = row.attempt + 1
-        taken.append(
-            {
-                **key,
-                "status": _RUNNING,
-                "scheduler_id": scheduler_id,
-                "attempt": attempt,
-                "recovered": True,
-                "started_at": stamp,
-            }
-        )
-        claimed = grouped.get(row.job_id)
-        if claimed is None:
-            claimed = grouped[row.job_id] = ClaimedRun(
-                job, [], kind=RECOVERED, previous_scheduler_id=row.scheduler_id
-            )
-            claim.runs.append(claimed)
-        claimed.run_times.append(_dt(row.scheduled_run_time))
-        claimed.attempt = max(claimed.attempt, attempt)
-
-    # the SET clauses come from the parameters named like columns
-    by_key = update(store.runs_t).where(*_key_match(store))
-    if interrupted and not store.history_options.history:
-        conn.execute(delete(store.runs_t).where(*_key_match(store)), _keys(interrupted))
-    elif interrupted:
-        conn.execute(by_key, interrupted)
-    if taken:
-        conn.execute(by_key, taken)
     return claim
 
 
@@ -453,27 +377,21 @@ def finish_runs(store: SQLAlchemyJobStore, outcomes: Sequence[RunOutcome]) -> No
         return
     options = store.history_options
     runs = store.runs_t.c
-    match = (
-        *_key_match(store),
-        runs.scheduler_id == bindparam("k_scheduler_id"),
-        runs.status == _RUNNING,
-    )
+    running = (runs.status == _RUNNING,)
+    key = (*_KEY, "scheduler_id")
     keys = [
         {
-            "k_job_id": item.job_id,
-            "k_srt": _ts(item.scheduled_run_time),
-            "k_scheduler_id": item.scheduler_id,
+            "job_id": item.job_id,
+            "scheduled_run_time": _ts(item.scheduled_run_time),
+            "scheduler_id": item.scheduler_id,
         }
         for item in outcomes
     ]
-    statement: Any = delete(store.runs_t).where(*match)
     parameters = keys
     if options.history:
-        # the SET clause comes from the parameters named like columns
-        statement = update(store.runs_t).where(*match)
         parameters = [
             {
-                **key,
+                **key_values,
                 "status": RunStatus(item.status).value,
                 "finished_at": _ts(item.finished_at),
                 "exception_type": _clip(item.exception_type, 255),
@@ -483,7 +401,7 @@ def finish_runs(store: SQLAlchemyJobStore, outcomes: Sequence[RunOutcome]) -> No
                     store.serializer, item.return_value, options.max_return_value_size, item.job_id
                 ),
             }
-            for key, item in zip(keys, outcomes)
+            for key_values, item in zip(keys, outcomes)
         ]
     retain = (
         store._retention_due([outcome.job_id for outcome in outcomes]) if options.history else []
@@ -496,9 +414,13 @@ def finish_runs(store: SQLAlchemyJobStore, outcomes: Sequence[RunOutcome]) -> No
         age_cutoff = latest - options.max_run_age
 
     def write(conn: Connection) -> None:
-        conn.execute(statement, parameters)
-        for job_id in retain:
-            _retain_newest(store, conn, job_id, options.max_runs_per_job)
+        if options.history:  # the record is final: the job state kept for a rerun goes
+            update_by_key(
+                conn, store.runs_t, key, parameters, where=running, fixed={"job_state": None}
+            )
+        else:
+            delete_by_key(conn, store.runs_t, parameters, where=running)
+        _retain_newest(store, conn, retain, options.max_runs_per_job)
         if age_cutoff is not None:
             conn.execute(
                 delete(store.runs_t).where(
@@ -509,19 +431,36 @@ def finish_runs(store: SQLAlchemyJobStore, outcomes: Sequence[RunOutcome]) -> No
     store._run(write, write=True)
 
 
-def _retain_newest(store: SQLAlchemyJobStore, conn: Connection, job_id: str, keep: int) -> None:
-    """Delete the finished records of ``job_id`` beyond the newest ``keep`` (PK range)."""
+def _retain_newest(
+    store: SQLAlchemyJobStore, conn: Connection, job_ids: Sequence[str], keep: int
+) -> None:
+    """Delete the finished records of each of ``job_ids`` beyond its newest ``keep``.
+
+    One query finds, for every job at once, the newest record past the limit (a window
+    function over the jobs' finished records, read along the primary key); one delete per
+    batch then removes each such job's records up to it.
+    """
+    if not job_ids:
+        return
     runs = store.runs_t.c
-    finished = and_(runs.job_id == job_id, runs.status.in_(_FINISHED))
-    cutoff = conn.execute(
-        select(runs.scheduled_run_time)
-        .where(finished)
-        .order_by(runs.scheduled_run_time.desc())
-        .offset(keep)
-        .limit(1)
-    ).scalar()
-    if cutoff is not None:
-        conn.execute(delete(store.runs_t).where(finished, runs.scheduled_run_time <= cutoff))
+    # not an IN list: that would be an "expanding" parameter, which executemany refuses
+    finished = and_(runs.status != _RUNNING, runs.status != _PENDING)
+    cutoffs: list[dict[str, Any]] = []
+    for criterion in matching(conn, runs.job_id, sorted(job_ids)):
+        position = (
+            func.row_number()
+            .over(partition_by=runs.job_id, order_by=runs.scheduled_run_time.desc())
+            .label("position")
+        )
+        ranked = select(runs.job_id, runs.scheduled_run_time, position).where(criterion, finished)
+        numbered = ranked.subquery()
+        statement = select(numbered.c.job_id, numbered.c.scheduled_run_time).where(
+            numbered.c.position == keep + 1
+        )
+        cutoffs.extend(
+            {"job_id": row[0], "scheduled_run_time": row[1]} for row in conn.execute(statement)
+        )
+    delete_by_key(conn, store.runs_t, cutoffs, where=(finished,), at_most="scheduled_run_time")
 
 
 # -- run-now and reading
@@ -578,7 +517,8 @@ def get_runs(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
     runs = store.runs_t.c
-    statement = select(store.runs_t)
+    # job_state is only for recovery: it is not part of a JobRun
+    statement = select(*(column for column in store.runs_t.c if column.name != "job_state"))
     if job_id is not None:
         statement = statement.where(runs.job_id == job_id)
     wanted = statuses(status)

@@ -42,6 +42,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateColumn
 
 from ..util import maybe_ref
 
@@ -118,7 +119,10 @@ def runs_table(name: str, metadata: MetaData, schema: str | None, prefix: str) -
 
     The primary key is the uniqueness of an occurrence and also serves "the latest records of a
     job" (scanned in reverse). ``(status, scheduler_id)`` serves recovery, ``max_instances``
-    and the pending records; ``finished_at`` the retention by age.
+    and the pending records; ``finished_at`` the retention by age; ``scheduled_run_time`` the
+    newest records of all jobs (the history without a job id). ``job_state`` holds the
+    serialized job while a record of its last run is in flight (the claim removed the job), so
+    that recovery can run it again.
     """
     return Table(
         name,
@@ -137,8 +141,10 @@ def runs_table(name: str, metadata: MetaData, schema: str | None, prefix: str) -
         Column("exception_message", _LONG_TEXT),
         Column("traceback", _LONG_TEXT),
         Column("return_value", _LONG_BINARY),
+        Column("job_state", _LONG_BINARY),
         Index(f"ix_{prefix}_runs_status", "status", "scheduler_id"),
         Index(f"ix_{prefix}_runs_finished_at", "finished_at"),
+        Index(f"ix_{prefix}_runs_scheduled", "scheduled_run_time"),
         schema=schema,
     )
 
@@ -180,7 +186,8 @@ def is_already_exists(exc: BaseException) -> bool:
     return (
         "already exists" in message
         or "duplicate key" in message  # PostgreSQL: pg_type_typname_nsp_index
-        or _error_code(exc) in (1050, 1061, "42P07", "42710", "23505")
+        or "duplicate column" in message  # SQLite: an added column
+        or _error_code(exc) in (1050, 1060, 1061, "42P07", "42701", "42710", "23505")
     )
 
 
@@ -275,6 +282,8 @@ def create_tables(engine: Engine, tables: Sequence[Table], lock_name: str) -> No
         elif backend == "sqlite":
             sqlite_immediate(connection)
         metadata.create_all(connection, tables=list(tables), checkfirst=True)
+        for table in tables:
+            _add_missing(connection, table)
 
     def attempt() -> None:
         try:
@@ -292,6 +301,25 @@ def create_tables(engine: Engine, tables: Sequence[Table], lock_name: str) -> No
                     raise
 
     retrying(attempt, attempts=60)
+
+
+def _add_missing(connection: Connection, table: Table) -> None:
+    """Bring a table made by an earlier version up to date: add the nullable columns and the
+    indexes it lacks (``job_state`` and ``ix_<t>_runs_scheduled`` on the runs table)."""
+    inspector = inspect(connection)
+    present = {column["name"] for column in inspector.get_columns(table.name, table.schema)}
+    missing = [column for column in table.columns if column.name not in present]
+    if missing:
+        name = connection.dialect.identifier_preparer.format_table(table)
+        for column in missing:
+            if not column.nullable:  # pragma: no cover - every later column is nullable
+                raise RuntimeError(f"table {table.fullname} lacks the column {column.name}")
+            definition = CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE {name} ADD COLUMN {definition}"))
+    indexes = {index["name"] for index in inspector.get_indexes(table.name, table.schema)}
+    for index in table.indexes:
+        if index.name not in indexes:
+            index.create(connection)
 
 
 def _create_with_named_lock(

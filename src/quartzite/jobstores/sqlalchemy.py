@@ -1,7 +1,8 @@
 """A job store on a SQL database through SQLAlchemy 2 Core: SQLite, PostgreSQL, MariaDB/MySQL.
 
-The tables and their safe creation live in ``_sql_schema``, the run records (claims, recovery,
-history) in ``_sql_runs``, the PostgreSQL wake-up in ``_sql_wakeup``.
+The tables and their safe creation live in ``_sql_schema``, the run records (claims, outcomes,
+history) in ``_sql_runs``, their recovery in ``_sql_recovery``, the statements on many rows at
+once in ``_sql_bulk``, the PostgreSQL wake-up in ``_sql_wakeup``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ try:
         MetaData,
         Table,
         and_,
-        bindparam,
         create_engine,
         delete,
         insert,
@@ -41,13 +41,13 @@ try:
     from sqlalchemy.exc import DBAPIError, IntegrityError
     from sqlalchemy.pool import StaticPool
 
-    from . import _sql_runs
+    from . import _sql_recovery, _sql_runs
+    from ._sql_bulk import matching, update_by_key
     from ._sql_schema import (
         build_engine,
         check_poll_interval,
         check_table_names,
         checkin_upsert,
-        chunks,
         create_tables,
         jobs_table,
         quarantine_table,
@@ -261,15 +261,6 @@ class SQLAlchemyJobStore(SerializingJobStore):
         finally:
             self._local.connection = None
 
-    def _job_update_statement(self) -> Any:
-        """``UPDATE jobs SET next_run_time, job_state WHERE id`` for executemany (``b_*``)."""
-        columns = self.jobs_t.c
-        return (
-            update(self.jobs_t)
-            .where(columns.id == bindparam("b_id"))
-            .values(next_run_time=bindparam("b_next_run_time"), job_state=bindparam("b_state"))
-        )
-
     def _select_rows(self, *criteria: Any) -> list[StoredRow]:
         columns = self.jobs_t.c
         statement = (
@@ -366,17 +357,16 @@ class SQLAlchemyJobStore(SerializingJobStore):
         self, updates: list[tuple[str, bytes, float | None]], removals: list[str]
     ) -> None:
         columns = self.jobs_t.c
-        parameters = [
-            {"b_id": job_id, "b_state": job_state, "b_next_run_time": next_run_time}
+        rows = [
+            {"id": job_id, "next_run_time": next_run_time, "job_state": job_state}
             for job_id, job_state, next_run_time in updates
         ]
 
         # Idempotent, so a retry after a dropped connection is safe
         def write(conn: Connection) -> None:
-            if parameters:
-                conn.execute(self._job_update_statement(), parameters)
-            for chunk in chunks(removals):
-                conn.execute(delete(self.jobs_t).where(columns.id.in_(chunk)))
+            update_by_key(conn, self.jobs_t, ("id",), rows)
+            for criterion in matching(conn, columns.id, removals):
+                conn.execute(delete(self.jobs_t).where(criterion))
             self._notify(conn)
 
         self._run(write)
@@ -412,7 +402,7 @@ class SQLAlchemyJobStore(SerializingJobStore):
         *,
         lost: Collection[tuple[str, datetime]] = (),
     ) -> Claim:
-        return _sql_runs.recover_runs(self, scheduler_id, now, lost)
+        return _sql_recovery.recover_runs(self, scheduler_id, now, lost)
 
     def finish_runs(self, outcomes: Sequence[RunOutcome]) -> None:
         _sql_runs.finish_runs(self, outcomes)
