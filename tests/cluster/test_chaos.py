@@ -25,7 +25,7 @@ from quartzite.schedulers.background import BackgroundScheduler
 from . import jobs
 from .harness import KINDS, Backend, Ledger, Workers, occurrence_key, pid_of
 
-pytestmark = [pytest.mark.services, pytest.mark.live]
+pytestmark = [pytest.mark.services, pytest.mark.live, pytest.mark.processes]
 
 WORKERS = 3
 CHECKIN_INTERVAL = 0.5

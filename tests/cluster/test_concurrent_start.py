@@ -17,7 +17,7 @@ from quartzite.schedulers.background import BackgroundScheduler
 
 from .harness import KINDS, PATIENCE, Backend, add_same_jobs
 
-pytestmark = [pytest.mark.services]
+pytestmark = [pytest.mark.services, pytest.mark.processes]
 
 PROCESSES = 6
 JOB_IDS = [f"same-{index}" for index in range(20)]

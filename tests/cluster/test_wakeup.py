@@ -22,7 +22,7 @@ from quartzite.schedulers.background import BackgroundScheduler
 from . import jobs
 from .harness import KINDS, Backend, Ledger, Workers, occurrence_key, pid_of, wait_until
 
-pytestmark = [pytest.mark.services, pytest.mark.live]
+pytestmark = [pytest.mark.services, pytest.mark.live, pytest.mark.processes]
 
 DELAY = 1.0
 POLL_INTERVAL = 0.2

@@ -20,6 +20,8 @@ from quartzite.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from .conftest import unique_name
 
+pytestmark = pytest.mark.processes
+
 PROCESSES = 6
 ROUNDS = 5
 
