@@ -40,9 +40,11 @@ pytestmark = [pytest.mark.live, pytest.mark.processes]
 
 TESTS = Path(__file__).resolve().parents[2]
 CHECKIN_INTERVAL = 0.5
-LEASE_TIME = 1.5
+#: Generous for a loaded 2-core machine: with 1.5 s, a live scheduler whose check-in waited on
+#: the SQLite write lock was once declared dead and its runs were rerun (recorded as recovered)
+LEASE_TIME = 3.0
 #: from the first fire time to the SIGTERMs
-RUN_SECONDS = 7.0
+RUN_SECONDS = 9.0
 #: the kills happen in this many seconds after the first fire time; what the last victim held
 #: is recovered (lease expiry + a check-in + a claim) well before the end
 CHAOS_SECONDS = RUN_SECONDS - LEASE_TIME - 2.5

@@ -31,6 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from quartzite.schedulers import SchedulerNotRunningError
         from quartzite.schedulers.blocking import BlockingScheduler
 
         from ...jobs import autodiscover, register_declared_jobs
@@ -51,10 +52,23 @@ class Command(BaseCommand):
             ids = register_declared_jobs(scheduler)
             self.stdout.write(f"Declared jobs: {', '.join(ids) or 'none'}")
 
+        started_or_failed = threading.Event()
+
+        def shut_down_once_running() -> None:
+            # A SIGTERM that comes while start() is still under way (stores connecting) finds
+            # the scheduler not running yet: wait for it rather than fail and hang.
+            while not scheduler.running:
+                if started_or_failed.wait(0.05) and not scheduler.running:
+                    return
+            try:
+                scheduler.shutdown()
+            except SchedulerNotRunningError:  # stopped meanwhile (a second signal)
+                pass
+
         def stop(signum: int, frame: Any) -> None:
             # A handler must not block; shutting down from another thread lets the blocking
             # loop return in the main thread.
-            threading.Thread(target=scheduler.shutdown, name="quartzite-shutdown").start()
+            threading.Thread(target=shut_down_once_running, name="quartzite-shutdown").start()
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, stop)
@@ -66,4 +80,6 @@ class Command(BaseCommand):
             scheduler.start()
         except KeyboardInterrupt:
             scheduler.shutdown()
+        finally:
+            started_or_failed.set()
         self.stdout.write("Scheduler stopped")
