@@ -30,6 +30,7 @@ from .claims import (
     ClaimedRun,
     RunOutcome,
     StatusFilter,
+    check_claim_limit,
     decode_return_value,
     encode_return_value,
     plan_job,
@@ -200,8 +201,7 @@ def claim_jobs(
     max_catch_up: int,
 ) -> Claim:
     """See :meth:`ClaimingJobStore.claim_jobs`."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be an int >= 1, got {limit!r}")
+    check_claim_limit(limit)
     return store._run(
         lambda conn: _claim(store, conn, scheduler_id, now, executors, limit, max_catch_up),
         write=True,

@@ -42,6 +42,7 @@ __all__ = (
     "JobPlan",
     "RunOutcome",
     "StatusFilter",
+    "check_claim_limit",
     "claims_for_scheduler",
     "decode_return_value",
     "describe_trigger",
@@ -305,6 +306,16 @@ class HistoryOptions:
                 f"{owner}: max_return_value_size must be an int >= 0, got {max_return_value_size!r}"
             )
         return cls(history, max_runs_per_job, float(max_run_age), max_return_value_size)
+
+
+def check_claim_limit(limit: object) -> int:
+    """``limit`` of a claim, checked: an int >= 1.
+
+    :raises ValueError: naming the bad value
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be an int >= 1, got {limit!r}")
+    return limit
 
 
 def claims_for_scheduler(store: object) -> bool:
