@@ -31,7 +31,7 @@ from ...jobstores.claims import DEFAULT_CLAIM_LIMIT, Claim, HistoryOptions, RunO
 from ...jobstores.memory import MemoryJobStore
 from ...runs import JobRun
 from . import _claims, _wakeup
-from ._claimed import ClaimedRuns
+from ._claimed import OUTCOME, SUBMITTED, ClaimedRuns
 from ._locking import retry_locked, take_write_lock
 from .models import DjangoJob, DjangoJobExecution, DjangoJobQuarantine
 from .util import (
@@ -59,11 +59,12 @@ _DEFAULT_POLL_INTERVAL = 5.0
 def _release_worker_connections() -> None:
     """After a run, in an executor's worker thread: close the thread's connections that
     Django would close at the end of a request (``CONN_MAX_AGE`` reached, unusable, left in a
-    transaction), as the job and its record may have opened them. Never in the main thread,
-    whose connection may be inside the caller's transaction."""
+    transaction), as the job may have opened them. Only connections this thread has set up are
+    looked at, so a job that never touched the ORM costs nothing here. Never in the main
+    thread, whose connection may be inside the caller's transaction."""
     if threading.current_thread() is threading.main_thread():
         return
-    for connection in connections.all():
+    for connection in connections.all(initialized_only=True):
         if connection.connection is not None:
             connection.close_if_unusable_or_obsolete()
 
@@ -103,16 +104,9 @@ class DjangoResultStoreMixin:
     def _record_database(self) -> str | None:
         return None
 
-    def _claimed(self, job_id: str, run_times: Sequence[datetime]) -> bool:
-        """Whether this store's own claim wrote the records of these run times (then the
-        submission has nothing to record)."""
-        return False
-
-    def _finish_claimed(
-        self, job_id: str, run_time: datetime, status: str, exception: Any, traceback: Any
-    ) -> bool:
-        """Finish the record of an occurrence this store's claim took, cheaply (``False``: not
-        one of those, take the general path)."""
+    def _claimed(self, event: events.JobEvent, run_times: Sequence[datetime], what: int) -> bool:
+        """Whether ``event`` concerns occurrences this store's own claim took; their records are
+        written by the claim and by ``finish_runs`` alone, so the listener has nothing to do."""
         return False
 
     def _record(
@@ -123,9 +117,6 @@ class DjangoResultStoreMixin:
         exception: str | None = None,
         traceback: str | None = None,
     ) -> int | None:
-        claimed = status != DjangoJobExecution.SENT and isinstance(run_time, datetime)
-        if claimed and self._finish_claimed(job_id, run_time, status, exception, traceback):
-            return None  # the scheduler's own event: nobody reads the row id
         try:
             row = DjangoJobExecution.atomic_update_or_create(
                 self.lock or nullcontext(),
@@ -147,10 +138,14 @@ class DjangoResultStoreMixin:
         """Record a submission (``SENT``) or a run skipped for ``max_instances``."""
         run_time = event.scheduled_run_times[0]
         if event.code == events.EVENT_JOB_SUBMITTED:
-            if self._claimed(event.job_id, event.scheduled_run_times):
+            if self._claimed(event, event.scheduled_run_times, SUBMITTED):
                 return None  # the claim wrote this very row a moment ago; nothing to add
             return self._record(event.job_id, run_time, DjangoJobExecution.SENT)
         if event.code == events.EVENT_JOB_MAX_INSTANCES:
+            # Refused by this process's executor: no outcome event follows; finish_runs
+            # records the refusal.
+            if self._claimed(event, event.scheduled_run_times, SUBMITTED | OUTCOME):
+                return None
             message = (
                 f"Execution of job '{event.job_id}' skipped: "
                 "maximum number of running instances reached!"
@@ -170,6 +165,8 @@ class DjangoResultStoreMixin:
                 f"Expected '{events.EVENT_JOB_EXECUTED}'."
             )
         try:
+            if self._claimed(event, [event.scheduled_run_time], OUTCOME):
+                return None  # finish_runs writes this outcome, batched, on the recorder thread
             return self._record(event.job_id, event.scheduled_run_time, DjangoJobExecution.SUCCESS)
         finally:
             _release_worker_connections()
@@ -182,6 +179,9 @@ class DjangoResultStoreMixin:
             _release_worker_connections()
 
     def _handle_error_event(self, event: events.JobExecutionEvent) -> int | None:
+        outcome = event.code in (events.EVENT_JOB_ERROR, events.EVENT_JOB_MISSED)
+        if outcome and self._claimed(event, [event.scheduled_run_time], OUTCOME):
+            return None  # finish_runs writes this outcome, batched, on the recorder thread
         if event.code == events.EVENT_JOB_ERROR:
             if event.exception:
                 exception, traceback = str(event.exception), str(event.traceback)
@@ -429,20 +429,16 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         )
 
     def _note_claim(self, claim: Claim) -> Claim:
-        started = datetime.now(timezone.utc)
         for run in claim.runs:
-            self._claimed_runs.remember(run.job.id, run.run_times, started)
+            self._claimed_runs.remember(run.job.id, run.run_times)
         return claim
 
-    def _claimed(self, job_id: str, run_times: Sequence[datetime]) -> bool:
-        return self._claimed_runs.covers(job_id, run_times)
-
-    def _finish_claimed(
-        self, job_id: str, run_time: datetime, status: str, exception: Any, traceback: Any
-    ) -> bool:
-        return self._claimed_runs.finish(
-            self.database, job_id, run_time, status, exception, traceback
-        )
+    def _claimed(self, event: events.JobEvent, run_times: Sequence[datetime], what: int) -> bool:
+        # Only events this store's scheduler dispatched name its alias (tests pass the store
+        # object itself, and other stores' jobs may share an id).
+        if event.jobstore != self._alias or not isinstance(event.jobstore, str):
+            return False
+        return self._claimed_runs.observe(event.job_id, run_times, what)
 
     def recover_runs(
         self, scheduler_id: str, now: datetime, *, lost: Collection[tuple[str, datetime]] = ()
@@ -451,6 +447,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
 
     def finish_runs(self, outcomes: Sequence[RunOutcome]) -> None:
         _claims.finish_runs(self, outcomes)
+        self._claimed_runs.finished((item.job_id, item.scheduled_run_time) for item in outcomes)
 
     def check_in(self, scheduler_id: str, now: datetime, lease_time: float) -> None:
         from ._store import check_in
