@@ -31,6 +31,7 @@ from ...jobstores.claims import (
     ClaimedRun,
     RunOutcome,
     StatusFilter,
+    check_claim_limit,
     encode_return_value,
     plan_job,
     statuses,
@@ -152,8 +153,7 @@ def claim_jobs(
     max_catch_up: int,
 ) -> Claim:
     """See :meth:`ClaimingJobStore.claim_jobs`."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be an int >= 1, got {limit!r}")
+    check_claim_limit(limit)
     return store._transaction(
         lambda: _claim(store, scheduler_id, now, executors, limit, max_catch_up), "claim_jobs"
     )
