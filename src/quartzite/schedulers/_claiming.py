@@ -100,7 +100,7 @@ class ClaimingRound:
 
         # Outcomes reported since the last write go first: a finished run's record must not
         # still say "running" when the claim counts a job's instances.
-        if store.shared and not scheduler._recorder.flush(alias=alias):
+        if not scheduler._recorder.flush(alias=alias):
             # Claiming now would count runs that ended as still going (and refuse their jobs'
             # next runs for max_instances): wait until the outcomes can be written.
             raise RuntimeError("the outcomes of earlier runs could not be recorded yet")

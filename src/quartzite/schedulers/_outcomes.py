@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,8 @@ class RunRecorder:
     def __init__(self, scheduler: SchedulerLike) -> None:
         self._scheduler = scheduler
         self._condition = threading.Condition()
+        # Stores no other process uses: alias -> (store, outcomes not applied yet).
+        self._local: dict[str, tuple[ClaimingJobStore, deque[RunOutcome]]] = {}
         # Held for a whole write, so that flush() returns only once what was queued before it
         # is in the store, even when the writer thread had already taken it.
         self._write_lock = threading.Lock()
@@ -141,16 +143,16 @@ class RunRecorder:
         """Queue ``outcome`` for ``store``; the writer thread writes it soon.
 
         A store no other process uses (:attr:`ClaimingJobStore.shared` false: the memory store)
-        is written at once, on this thread: its writes cost microseconds, and nobody else can
-        be waiting for them.
+        gets its outcomes in a plain queue instead, applied in one batch by the next
+        :meth:`flush`: before the next claim (which counts running records) and before history
+        is read. Appending is all the executor's thread does, so runs that end together do not
+        queue up on the store's lock.
         """
         if not store.shared:
-            try:
-                store.finish_runs((outcome,))
-            except Exception:
-                self._logger.exception(
-                    "Could not record the outcome of job %s in job store %r", outcome.job_id, alias
-                )
+            local = self._local.get(alias)
+            if local is None or local[0] is not store:
+                local = self._local[alias] = (store, deque())
+            local[1].append(outcome)
             return
         with self._condition:
             self._stores[alias] = store
@@ -221,12 +223,28 @@ class RunRecorder:
 
         :return: whether everything queued is written
         """
+        self._apply_local(alias)
         deadline = time.monotonic() + retry_for
         while not self._write_queued(alias):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.2)
         return True
+
+    def _apply_local(self, alias: str | None) -> None:
+        """Apply the queued outcomes of unshared stores (the one named, or all)."""
+        for name, (store, outcomes) in list(self._local.items()):
+            if alias not in (None, name) or not outcomes:
+                continue
+            batch = []
+            while outcomes:  # popleft is atomic: reporters may append meanwhile
+                batch.append(outcomes.popleft())
+            try:
+                store.finish_runs(batch)
+            except Exception:
+                self._logger.exception(
+                    "Could not record %d run outcome(s) in job store %r", len(batch), name
+                )
 
     def stop(self) -> None:
         """Write what is queued and stop the writer thread."""
@@ -246,6 +264,7 @@ class RunRecorder:
             )
         with self._condition:
             self._queues.clear()
+            self._local.clear()
             self._in_flight.clear()
             self._stopping = False
             self._thread = None
