@@ -16,7 +16,10 @@ import pytest
 
 from quartzite.events import (
     EVENT_ALL,
+    EVENT_JOB_ADDED,
+    EVENT_JOB_EXECUTED,
     EVENT_JOB_RECOVERED,
+    EVENT_JOB_SUBMITTED,
     JobRecoveryEvent,
 )
 from quartzite.executors.base import BaseExecutor
@@ -479,12 +482,26 @@ def test_check_ins_repeat_and_shutdown_releases(timezone: Any) -> None:
     assert scheduler._membership._thread is None
 
 
-def test_events_of_every_kind_still_reach_listeners(
+def test_a_claimed_run_reaches_listeners_with_the_contracts_events_and_record(
     started: DummyScheduler, freeze_time: Any
 ) -> None:
-    seen: list[int] = []
-    started.add_listener(lambda event: seen.append(event.code), EVENT_ALL)
-    started.add_job("builtins:len", "interval", minutes=1, args=("x",), id="j")
+    seen: list[Any] = []
+    started.add_listener(seen.append, EVENT_ALL)
+    started.add_job("builtins:len", "interval", minutes=1, args=("xy",), id="j")
     freeze_time.advance(minutes=1)
     started._process_jobs()
-    assert seen  # added, executed, submitted
+    # The debug executor runs the job inside the round; submission events follow the round.
+    assert [event.code for event in seen] == [
+        EVENT_JOB_ADDED,
+        EVENT_JOB_EXECUTED,
+        EVENT_JOB_SUBMITTED,
+    ]
+    [run] = started.get_job_runs("j")
+    assert (
+        (run.status, run.return_value)
+        == (RunStatus.SUCCESS, seen[1].retval)
+        == (
+            RunStatus.SUCCESS,
+            2,
+        )
+    )

@@ -92,9 +92,7 @@ class ClaimingRound:
                     status=RunStatus.RUNNING, limit=None, scheduler_id=scheduler_id
                 )
                 lost = scheduler._recorder.lost(
-                    alias,
-                    [(run.job_id, run.scheduled_run_time) for run in held],
-                    membership.checkin_interval,
+                    alias, [(run.job_id, run.scheduled_run_time) for run in held]
                 )
             self._handle(alias, store, store.recover_runs(scheduler_id, now, lost=lost), events)
 

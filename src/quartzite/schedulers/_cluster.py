@@ -169,13 +169,3 @@ class Membership:
         # Called from a store's watcher thread.
         if self._scheduler.state == STATE_RUNNING:
             self._scheduler.wakeup()
-
-    def wait_bound(self) -> float | None:
-        """The longest a scheduler may sleep without looking at its stores: the shortest poll
-        interval of a claiming store that cannot notify (``None``: no bound)."""
-        bounds = [
-            store.poll_interval
-            for _alias, store in self.claiming_stores()
-            if store.poll_interval is not None
-        ]
-        return min(bounds) if bounds else None

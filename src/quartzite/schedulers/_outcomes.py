@@ -25,7 +25,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from ..jobstores.claims import ClaimingJobStore, RunOutcome
@@ -96,7 +96,7 @@ class RunRecorder:
         self._write_lock = threading.Lock()
         self._queues: defaultdict[str, list[RunOutcome]] = defaultdict(list)
         self._stores: dict[str, ClaimingJobStore] = {}
-        self._in_flight: dict[_Key, float] = {}
+        self._in_flight: set[_Key] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._retry_pause = 0.0
@@ -109,33 +109,27 @@ class RunRecorder:
 
     def taken(self, alias: str, job_id: str, run_times: Iterable[datetime]) -> None:
         """Remember occurrences this scheduler took from a shared store and is about to run."""
-        now = time.monotonic()
         with self._condition:
-            for run_time in run_times:
-                self._in_flight[_key(alias, job_id, run_time)] = now
+            self._in_flight.update(_key(alias, job_id, run_time) for run_time in run_times)
 
-    def lost(self, alias: str, held: Iterable[tuple[str, datetime]], grace: float) -> list[Any]:
+    def lost(self, alias: str, held: Iterable[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
         """Of the ``(job id, scheduled run time)`` records a store says this scheduler holds,
-        those it is not running (nor has just taken: ``grace`` seconds)."""
-        now = time.monotonic()
+        those it is neither running nor about to record as finished.
+
+        An occurrence stays in flight until its outcome is written, however long it runs, so a
+        slow job is never mistaken for a lost one.
+        """
         with self._condition:
             queued = {
-                (outcome.job_id, outcome.scheduled_run_time.timestamp())
+                _key(alias, outcome.job_id, outcome.scheduled_run_time)
                 for outcome in self._queues.get(alias, ())
             }
-            lost = []
-            for job_id, run_time in held:
-                key = _key(alias, job_id, run_time)
-                since = self._in_flight.get(key)
-                if since is not None or (job_id, key[2]) in queued:
-                    continue
-                lost.append((job_id, run_time))
-            # Entries forgotten by an executor that never reported (it should not happen)
-            # are dropped after a long while so the table cannot grow without bound.
-            for key, since in list(self._in_flight.items()):
-                if now - since > max(grace, 1) * 1000:
-                    del self._in_flight[key]
-            return lost
+            return [
+                (job_id, run_time)
+                for job_id, run_time in held
+                if (key := _key(alias, job_id, run_time)) not in self._in_flight
+                and key not in queued
+            ]
 
     # -- outcomes
 
@@ -213,7 +207,7 @@ class RunRecorder:
             with self._condition:
                 for outcome in outcomes:
                     key = _key(alias, outcome.job_id, outcome.scheduled_run_time)
-                    self._in_flight.pop(key, None)
+                    self._in_flight.discard(key)
         return ok
 
     def flush(self, retry_for: float = 0.0, alias: str | None = None) -> bool:

@@ -165,10 +165,9 @@ class ProcessingRound:
             store_next = retry_at
         if store_next:
             next_wakeup = _earliest(next_wakeup, store_next.astimezone(scheduler.timezone))
-        poll_interval = getattr(store, "poll_interval", None)
-        if poll_interval is not None and isinstance(store, ClaimingJobStore):
+        if isinstance(store, ClaimingJobStore) and store.poll_interval is not None:
             # Other processes may add or change jobs here without telling us: look again.
-            next_wakeup = _earliest(next_wakeup, now + timedelta(seconds=poll_interval))
+            next_wakeup = _earliest(next_wakeup, now + timedelta(seconds=store.poll_interval))
         return next_wakeup
 
     def _process_store(
