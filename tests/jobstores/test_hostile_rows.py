@@ -24,6 +24,7 @@ import pytest
 from quartzite.events import EVENT_JOB_EXECUTED, EVENT_JOB_QUARANTINED
 from quartzite.executors.debug import DebugExecutor
 from quartzite.job import Job
+from quartzite.jobstores.base import UnreadableJobError
 from quartzite.serializers import JSONSerializer, PickleSerializer
 from quartzite.triggers.interval import IntervalTrigger
 from support import DummyScheduler, make_job
@@ -215,6 +216,26 @@ def test_every_read_quarantines_a_row_failing_at_any_stage(
     assert [job.id for job in store.get_quarantined_jobs()] == ["bad"]
     assert [event.job_id for event in quarantine_events] == ["bad"]
     assert store.get_next_run_time() == GOOD_RUN
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("read", READS)
+def test_a_store_told_not_to_quarantine_raises_and_changes_nothing(
+    create_store: Any, quarantine_events: list[Any], kind: str, read: str
+) -> None:
+    # A process that only reads the store (the command line) may lack the application's code.
+    store = create_store(kind, "pickle")
+    store.quarantine_unreadable = False
+    store.add_job(_good_job(store))
+    insert_raw_row(store, "bad", STAGES["function_import"]("bad"), START)
+
+    with pytest.raises(UnreadableJobError) as caught:
+        READS[read](store, "bad")
+
+    assert caught.value.job_id == "bad" and "bad" in str(caught.value)
+    assert raw_row_ids(store) == {"good", "bad"}
+    assert store.get_quarantined_jobs() == []
+    assert quarantine_events == []
 
 
 # --- signed JSON rows ----------------------------------------------------------------------------

@@ -21,11 +21,13 @@ import os
 import sys
 from typing import IO, NoReturn
 
+from ..jobstores.base import UnreadableJobError
 from ._cron import add_cron_parser
 from ._history import add_history_parser
 from ._jobs import add_jobs_parser
 from ._output import EXIT_FAILURE, EXIT_USAGE, CliError, one_line
 from ._run import add_run_parser
+from ._stores import unreadable
 
 __all__ = ("build_parser", "main")
 
@@ -121,9 +123,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
                 sys.path.insert(0, directory)
         status: int = args.handler(args, out)
         return status
-    except CliError as exc:
-        print(f"quartzite: error: {exc.line}", file=sys.stderr)
-        return exc.status
+    except (CliError, UnreadableJobError) as caught:
+        error = unreadable(caught) if isinstance(caught, UnreadableJobError) else caught
+        print(f"quartzite: error: {error.line}", file=sys.stderr)
+        return error.status
     except KeyboardInterrupt:
         print("quartzite: error: interrupted", file=sys.stderr)
         return 130

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..jobstores.base import BaseJobStore
+from ..jobstores._persistent import SerializingJobStore
+from ..jobstores.base import BaseJobStore, UnreadableJobError
 from ..schedulers.background import BackgroundScheduler
 from ..schedulers.base import BaseScheduler
 from ._config import load_config
@@ -29,6 +30,7 @@ __all__ = (
     "open_scheduler",
     "protect_jobs",
     "store_from_url",
+    "unreadable",
 )
 
 DEFAULT_TABLE = "quartzite_jobs"
@@ -282,36 +284,28 @@ def _build_scheduler(args: argparse.Namespace) -> tuple[BaseScheduler, str]:
     return scheduler, described
 
 
-def _refuse_quarantine(failed: list[tuple[Any, str]]) -> None:
-    row, error = failed[0]
-    raise CliError(
-        f"cannot read job {row.id!r} ({one_line(error)}); nothing was changed. Run the "
-        "command where the job functions are importable (from the application's directory, "
-        "with PYTHONPATH, or with --path DIR)",
-        EXIT_FAILURE,
-    )
-
-
 def protect_jobs(scheduler: BaseScheduler) -> None:
-    """Make the scheduler's stores refuse, instead of quarantining, a job they cannot restore
-    (and not listen for changes).
+    """Make the scheduler's stores refuse, instead of quarantining, a job they cannot restore.
 
     A store moves a job it cannot restore (its function does not import, its arguments do not
     unpickle) to its quarantine, which is right in the application's scheduler. The command
     line often runs where the application's code is not importable; there that would take every
-    job out of the schedule, so the command stops with an error instead.
+    job out of the schedule, so the store raises
+    :class:`~quartzite.jobstores.base.UnreadableJobError` instead (see :func:`unreadable`).
     """
     for store in list(scheduler._jobstores.values()):
-        if hasattr(store, "_quarantine"):
-            store._quarantine = _refuse_quarantine
-        if hasattr(store, "watch"):
-            # A scheduler that never runs jobs needs no wake-ups; not listening also spares
-            # each command the wait for the listener thread to stop.
-            store.watch = _no_wake_ups
+        if isinstance(store, SerializingJobStore):
+            store.quarantine_unreadable = False
 
 
-def _no_wake_ups(callback: Any) -> None:
-    """``watch()`` of the command line's stores: not listening."""
+def unreadable(exc: UnreadableJobError) -> CliError:
+    """The command line's error for a job it cannot read."""
+    return CliError(
+        f"cannot read job {exc.job_id!r} ({one_line(exc.error)}); nothing was changed. Run the "
+        "command where the job functions are importable (from the application's directory, "
+        "with PYTHONPATH, or with --path DIR)",
+        EXIT_FAILURE,
+    )
 
 
 @contextmanager

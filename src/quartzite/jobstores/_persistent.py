@@ -23,6 +23,7 @@ from ..job import Job
 from ..serializers import BaseSerializer, resolve_serializer
 from ..triggers.base import BaseTrigger
 from ..util import datetime_to_utc_timestamp
+from .base import UnreadableJobError
 from .claims import ClaimingJobStore, HistoryOptions
 
 __all__ = ("QuarantinedJob", "SerializingJobStore", "StoredRow")
@@ -138,7 +139,14 @@ class SerializingJobStore(ClaimingJobStore):
     :param pickle_protocol: the pickle protocol of the default serializer
     :param history_options: the run-record options (see
         :class:`~quartzite.jobstores.claims.HistoryOptions`)
+
+    A process that only reads the store, and may lack the application's code (a command-line
+    tool), sets :attr:`quarantine_unreadable` to ``False``: a row it cannot restore then raises
+    :class:`~quartzite.jobstores.base.UnreadableJobError` and stays where it is.
     """
+
+    #: Move rows that cannot be restored to the quarantine (``False``: raise instead).
+    quarantine_unreadable = True
 
     def __init__(
         self,
@@ -261,8 +269,11 @@ class SerializingJobStore(ClaimingJobStore):
             try:
                 jobs.append(self._restore_job(row))
             except Exception as exc:  # whatever the row holds, it must not stop the others
+                error = f"{type(exc).__name__}: {exc}"
+                if not self.quarantine_unreadable:
+                    raise UnreadableJobError(row.id, error) from exc
                 self._logger.exception('Unable to restore job "%s" -- removing it', row.id)
-                failed.append((row, f"{type(exc).__name__}: {exc}"))
+                failed.append((row, error))
 
         if failed:
             self._quarantine(failed)

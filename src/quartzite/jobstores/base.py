@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from .._protocols import SchedulerLike as BaseScheduler
     from ..job import Job
 
-__all__ = ("BaseJobStore", "ConflictingIdError", "JobLookupError", "TransientJobError")
+__all__ = (
+    "BaseJobStore",
+    "ConflictingIdError",
+    "JobLookupError",
+    "TransientJobError",
+    "UnreadableJobError",
+)
 
 
 class JobLookupError(KeyError):
@@ -34,6 +40,16 @@ class ConflictingIdError(KeyError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"Job identifier ({job_id}) conflicts with an existing job")
+
+
+class UnreadableJobError(ValueError):
+    """A stored job could not be restored, and the store was told not to quarantine it
+    (``quarantine_unreadable = False``): nothing was changed in the store."""
+
+    def __init__(self, job_id: str, error: str) -> None:
+        self.job_id = job_id
+        self.error = error
+        super().__init__(f'The stored job "{job_id}" cannot be restored here: {error}')
 
 
 class TransientJobError(ValueError):

@@ -6,8 +6,8 @@ claiming store (:class:`~quartzite.jobstores.claims.ClaimingJobStore`) every
 whose promise ran out is dead, and the others recover the runs it held (see
 :meth:`~quartzite.jobstores.claims.ClaimingJobStore.recover_runs`). After each check-in the
 processing round is asked to look for such runs, so recovery happens within a check-in interval
-of a lease running out. The thread also asks the stores that can notify (PostgreSQL, Redis) to
-wake the scheduler when another process changes a job.
+of a lease running out. Once the scheduler runs, the stores that can notify (PostgreSQL, Redis)
+are asked to wake it when another process changes a job.
 
 A clean shutdown releases the scheduler's check-ins, so what it still held (nothing, after
 ``shutdown(wait=True)``) is recoverable at once instead of after the lease.
@@ -60,6 +60,7 @@ class Membership:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._watched: dict[int, ClaimingJobStore] = {}
+        self._watch_lock = threading.Lock()
 
     @property
     def scheduler_id(self) -> str:
@@ -110,12 +111,14 @@ class Membership:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.checkin_interval + 5)
-        for store in list(self._watched.values()):
+        with self._watch_lock:
+            watched = list(self._watched.values())
+            self._watched.clear()
+        for store in watched:
             try:
                 store.unwatch()
             except Exception:
                 self._scheduler._logger.exception("Error stopping the change watcher of %r", store)
-        self._watched.clear()
         for alias, store in self.claiming_stores():
             try:
                 store.release(self.scheduler_id)
@@ -149,8 +152,17 @@ class Membership:
                     exc,
                     self.checkin_interval,
                 )
-            if id(store) not in self._watched:
-                self._watch(alias, store)
+        if scheduler.state == STATE_RUNNING:
+            self.watch_stores()  # a store added since
+
+    def watch_stores(self) -> None:
+        """Ask the stores that can notify to wake this scheduler when another process changes
+        a job. Only a running scheduler needs it: one started paused (a web worker that only
+        adds jobs) holds no listening connection until it is resumed."""
+        with self._watch_lock:  # the check-in thread and resume() may both get here
+            for alias, store in self.claiming_stores():
+                if id(store) not in self._watched:
+                    self._watch(alias, store)
 
     def _watch(self, alias: str, store: ClaimingJobStore) -> None:
         try:

@@ -195,6 +195,7 @@ class BaseScheduler(metaclass=ABCMeta):
         self._logger.info("Scheduler started")
         self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_STARTED))
         if not paused:
+            self._membership.watch_stores()
             self.wakeup()
 
     @abstractmethod
@@ -236,6 +237,7 @@ class BaseScheduler(metaclass=ABCMeta):
     def resume(self) -> None:
         """Process jobs again after :meth:`pause`, starting with a round at once."""
         if self._change_state(STATE_PAUSED, STATE_RUNNING):
+            self._membership.watch_stores()
             self.wakeup()
 
     def _change_state(self, expected: int, new: int) -> bool:
