@@ -71,7 +71,7 @@ class BaseJobStore(metaclass=ABCMeta):
     the others. Each change to one job is a single method call here, never a read followed by a
     separate write in the scheduler, so a store that several schedulers share can make every
     change atomic on its side. Subclasses implement the abstract methods; :meth:`start`,
-    :meth:`shutdown` and :meth:`batch_writes` have defaults.
+    :meth:`shutdown`, :meth:`batch_writes` and :meth:`batch_adds` have defaults.
     """
 
     _scheduler: BaseScheduler | None = None
@@ -100,6 +100,16 @@ class BaseJobStore(metaclass=ABCMeta):
         The scheduler enters this context around the ``update_job`` / ``remove_job`` calls that
         advance the due jobs it has just submitted. Stores whose writes are expensive (one
         transaction each) override it to make them one transaction; the default does nothing.
+        """
+        return nullcontext()
+
+    def batch_adds(self) -> ContextManager[object]:
+        """Group the adds the scheduler makes as it starts (the jobs added before ``start()``).
+
+        Inside the block ``add_job`` keeps its contract, raising
+        :class:`ConflictingIdError` at once; a store may make the added jobs durable together
+        when the block ends (one transaction). Should the block end with an exception, the jobs
+        added before it stay added. The default does nothing.
         """
         return nullcontext()
 

@@ -9,7 +9,8 @@ query a user can make (find one job, list, remove, print) therefore has two answ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from .. import events as ev
 from .._schedule import first_run_time
@@ -181,6 +182,19 @@ class JobCatalog:
         """Check every pending job's aliases (at ``start()``, before anything starts)."""
         for job, jobstore, _replace in self.pending:
             self.check_aliases(job, jobstore, f" (named by pending job {job.id!r})")
+
+    def batching_pending(self) -> ContextManager[object]:
+        """The ``batch_adds`` blocks of the stores the pending jobs go to, entered together."""
+        stack = ExitStack()
+        stores = self._scheduler._jobstores
+        try:
+            for alias in dict.fromkeys(alias for _job, alias, _replace in self.pending):
+                if alias in stores:
+                    stack.enter_context(stores[alias].batch_adds())
+        except BaseException:
+            stack.close()
+            raise
+        return stack
 
     def store(self, job: Job, jobstore: str, replace_existing: bool) -> None:
         """Store a job for real (``_real_add_job``): fill in the defaults it lacks and its first

@@ -186,8 +186,9 @@ class BaseScheduler(metaclass=ABCMeta):
         self._stopping = False
         self._components.start_all()
         with self._jobstores_lock:
-            for job, jobstore_alias, replace_existing in self._pending_jobs:
-                self._real_add_job(job, jobstore_alias, replace_existing)
+            with self._jobs.batching_pending():
+                for job, jobstore_alias, replace_existing in self._pending_jobs:
+                    self._real_add_job(job, jobstore_alias, replace_existing)
             self._pending_jobs.clear()
         self._membership.start()
 

@@ -22,9 +22,9 @@ import time
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, TypeVar
 
-from django.db import OperationalError, connections
+from django.db import DatabaseError, OperationalError, connections
 
-__all__ = ("is_lock_error", "retry_locked", "take_write_lock")
+__all__ = ("is_lock_error", "retry_locked", "take_write_lock", "use_wal")
 
 _T = TypeVar("_T")
 
@@ -87,3 +87,30 @@ def retry_locked(operation: Callable[[], _T], what: str, alias: str | None = Non
         time.sleep(pause * (0.5 + random.random()))
         pause = min(pause * 2, _MAX_PAUSE)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def use_wal(alias: str) -> None:
+    """Switch the SQLite database of ``alias`` to write-ahead logging, unless it is in memory,
+    already there, or inside a transaction (where SQLite refuses the switch). A database that
+    cannot be switched (another process holds it, a network file system) is left as it is,
+    with a warning: the stores work in any journal mode."""
+    connection = connections[alias]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    if connection.is_in_memory_db():
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            mode = str(cursor.fetchone()[0]).lower()
+    except DatabaseError as exc:
+        mode = f"unchanged ({exc})"
+    if mode != "wal":
+        logger.warning(
+            "Could not switch the SQLite database of alias %r to write-ahead logging: %s",
+            alias,
+            mode,
+        )
