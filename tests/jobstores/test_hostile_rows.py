@@ -224,8 +224,8 @@ def test_a_store_told_not_to_quarantine_raises_and_changes_nothing(
     create_store: Any, quarantine_events: list[Any], kind: str, read: str
 ) -> None:
     # A process that only reads the store (the command line) may lack the application's code.
-    store = create_store(kind, "pickle")
-    store.quarantine_unreadable = False
+    store = create_store(kind, "pickle", quarantine_unreadable=False)
+    assert store.quarantine_unreadable is False
     store.add_job(_good_job(store))
     insert_raw_row(store, "bad", STAGES["function_import"]("bad"), START)
 
@@ -236,6 +236,12 @@ def test_a_store_told_not_to_quarantine_raises_and_changes_nothing(
     assert raw_row_ids(store) == {"good", "bad"}
     assert store.get_quarantined_jobs() == []
     assert quarantine_events == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_quarantine_unreadable_must_be_a_boolean(create_store: Any, kind: str) -> None:
+    with pytest.raises(TypeError, match=r"quarantine_unreadable must be True or False, got 'no'"):
+        create_store(kind, "pickle", start=False, quarantine_unreadable="no")
 
 
 # --- signed JSON rows ----------------------------------------------------------------------------

@@ -139,10 +139,11 @@ class SerializingJobStore(ClaimingJobStore):
     :param pickle_protocol: the pickle protocol of the default serializer
     :param history_options: the run-record options (see
         :class:`~quartzite.jobstores.claims.HistoryOptions`)
-
-    A process that only reads the store, and may lack the application's code (a command-line
-    tool), sets :attr:`quarantine_unreadable` to ``False``: a row it cannot restore then raises
-    :class:`~quartzite.jobstores.base.UnreadableJobError` and stays where it is.
+    :param quarantine_unreadable: move rows that cannot be restored to the quarantine
+        (default); ``False`` raises :class:`~quartzite.jobstores.base.UnreadableJobError`
+        instead and leaves the row where it is. Processes that may lack some of the
+        application's code (a command-line tool, a web worker that only adds jobs) pass
+        ``False``, so that only the schedulers that run the jobs judge them.
     """
 
     #: Move rows that cannot be restored to the quarantine (``False``: raise instead).
@@ -153,8 +154,15 @@ class SerializingJobStore(ClaimingJobStore):
         serializer: BaseSerializer | str | None = None,
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
         history_options: HistoryOptions | None = None,
+        quarantine_unreadable: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(quarantine_unreadable, bool):
+            raise TypeError(
+                f"{type(self).__name__}: quarantine_unreadable must be True or False, "
+                f"got {quarantine_unreadable!r}"
+            )
+        self.quarantine_unreadable = quarantine_unreadable
         self.pickle_protocol = check_pickle_protocol(type(self).__name__, pickle_protocol)
         self.serializer = resolve_serializer(serializer, pickle_protocol)
         self.history_options = history_options or HistoryOptions()

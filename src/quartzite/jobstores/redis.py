@@ -138,6 +138,9 @@ class RedisJobStore(RedisRunStore):
         by default) are removed
     :param int max_return_value_size: return values whose serialized form is larger than this
         many bytes are not kept in the record (0: never keep them)
+    :param bool quarantine_unreadable: move a job that cannot be restored to the quarantine
+        (default); ``False`` raises :class:`~quartzite.jobstores.base.UnreadableJobError`
+        instead and leaves it in place (for processes that may lack some of the jobs' code)
     :param connect_args: passed on to :class:`redis.Redis` (``host``, ``port``, ``password``,
         ``ssl`` and so on)
     :raises TypeError: for an option of the wrong type
@@ -157,12 +160,18 @@ class RedisJobStore(RedisRunStore):
         max_runs_per_job: int = 100,
         max_run_age: float | timedelta = 30 * 86400.0,
         max_return_value_size: int = 64 * 1024,
+        quarantine_unreadable: bool = True,
         **connect_args: Any,
     ) -> None:
         options = HistoryOptions.checked(
             "RedisJobStore", history, max_runs_per_job, max_run_age, max_return_value_size
         )
-        super().__init__(serializer, pickle_protocol, history_options=options)
+        super().__init__(
+            serializer,
+            pickle_protocol,
+            history_options=options,
+            quarantine_unreadable=quarantine_unreadable,
+        )
         database = _whole_number("db", db, 0, None)
         self.jobs_key = _key_name("jobs_key", jobs_key)
         self.run_times_key = _key_name("run_times_key", run_times_key)

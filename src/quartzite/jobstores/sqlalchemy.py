@@ -132,6 +132,9 @@ class SQLAlchemyJobStore(SerializingJobStore):
         ``timedelta`` (default 30 days)
     :param int max_return_value_size: return values whose serialized form is larger than this
         many bytes are not kept in their record (default 65536; 0: keep none)
+    :param bool quarantine_unreadable: move a job that cannot be restored to the quarantine
+        (default); ``False`` raises :class:`~quartzite.jobstores.base.UnreadableJobError`
+        instead and leaves it in place (for processes that may lack some of the jobs' code)
     :param float poll_interval: the longest a scheduler sleeps without looking at the tables
         again, in seconds; ``None`` (the default) means 5 seconds on SQLite and MariaDB/MySQL,
         and no polling on PostgreSQL through psycopg 3, whose notifications wake the schedulers
@@ -154,12 +157,18 @@ class SQLAlchemyJobStore(SerializingJobStore):
         max_runs_per_job: int = 100,
         max_run_age: Any = 30 * 86400.0,
         max_return_value_size: int = 64 * 1024,
+        quarantine_unreadable: bool = True,
         poll_interval: float | None = None,
     ) -> None:
         options = HistoryOptions.checked(
             "SQLAlchemyJobStore", history, max_runs_per_job, max_run_age, max_return_value_size
         )
-        super().__init__(serializer, pickle_protocol, history_options=options)
+        super().__init__(
+            serializer,
+            pickle_protocol,
+            history_options=options,
+            quarantine_unreadable=quarantine_unreadable,
+        )
         check_table_names(tablename, tableschema)
         chosen_poll_interval = check_poll_interval(poll_interval)
         metadata = resolve_metadata(metadata)

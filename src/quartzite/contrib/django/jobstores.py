@@ -219,6 +219,9 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
     :param history: keep finished run records (see
         :class:`~quartzite.jobstores.claims.HistoryOptions`, like ``max_runs_per_job``,
         ``max_run_age`` and ``max_return_value_size``)
+    :param bool quarantine_unreadable: move a job that cannot be restored to the quarantine
+        (default); ``False`` raises :class:`~quartzite.jobstores.base.UnreadableJobError`
+        instead and leaves it in place (for processes that may lack some of the jobs' code)
     :param bool sqlite_wal: on SQLite, switch the database to write-ahead logging when the
         store starts (default ``True``): readers then never wait for the writer, and a commit
         costs one sync instead of several. The mode stays with the database file. Pass
@@ -237,12 +240,18 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         max_runs_per_job: int = 100,
         max_run_age: Any = 30 * 86400.0,
         max_return_value_size: int = 64 * 1024,
+        quarantine_unreadable: bool = True,
         sqlite_wal: bool = True,
     ) -> None:
         options = HistoryOptions.checked(
             "DjangoJobStore", history, max_runs_per_job, max_run_age, max_return_value_size
         )
-        super().__init__(serializer, pickle_protocol, history_options=options)
+        super().__init__(
+            serializer,
+            pickle_protocol,
+            history_options=options,
+            quarantine_unreadable=quarantine_unreadable,
+        )
         self._database = database or getattr(settings, "QUARTZITE_DATABASE", None)
         self._poll_is_default = poll_interval is None
         self.poll_interval = (
@@ -251,7 +260,9 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         self._listener: _wakeup.Listener | None = None
         self._retention = _claims.RetentionCounter()
         self._claimed_runs = ClaimedRuns()
-        self._sqlite_wal = bool(sqlite_wal)
+        if not isinstance(sqlite_wal, bool):
+            raise TypeError(f"DjangoJobStore: sqlite_wal must be True or False, got {sqlite_wal!r}")
+        self._sqlite_wal = sqlite_wal
         self._adds = BatchAdds()
 
     def start(self, scheduler: Any, alias: str) -> None:
