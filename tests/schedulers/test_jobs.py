@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -28,6 +30,7 @@ from quartzite.triggers.date import DateTrigger
 from quartzite.triggers.interval import IntervalTrigger
 from quartzite.util import undefined
 from support import DummyScheduler, EventRecorder, RecordingExecutor, dummy_job, no_args_job
+from support.jobs import make_job
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2021, 6, 1, 12, 0, tzinfo=BERLIN)  # the fake clock's start (tests/conftest.py)
@@ -991,3 +994,60 @@ def test_add_job_refuses_args_and_kwargs_of_the_wrong_shape(
 def test_add_job_takes_kwargs_as_key_value_pairs(scheduler: DummyScheduler) -> None:
     job = scheduler.add_job(dummy_job, args=[1], kwargs=[("b", 2)])
     assert job.kwargs == {"b": 2}
+
+
+class BatchingStore(MemoryJobStore):
+    """A memory store that notes its ``batch_adds`` blocks and the adds made inside them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self._inside = False
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        self.log.append("enter")
+        self._inside = True
+        try:
+            yield
+        finally:
+            self._inside = False
+            self.log.append("exit")
+
+    def batch_adds(self) -> Any:
+        return self._batch()
+
+    def add_job(self, job: Job) -> None:
+        self.log.append(f"add {job.id} {'inside' if self._inside else 'outside'}")
+        super().add_job(job)
+
+
+def test_start_adds_the_pending_jobs_inside_each_stores_batch(scheduler: DummyScheduler) -> None:
+    first, second, idle = BatchingStore(), BatchingStore(), BatchingStore()
+    scheduler.add_jobstore(first, "first")
+    scheduler.add_jobstore(second, "second")
+    scheduler.add_jobstore(idle, "idle")
+    for job_id, alias in (("a", "first"), ("b", "second"), ("c", "first")):
+        scheduler.add_job(dummy_job, "date", run_date=FAR, id=job_id, jobstore=alias)
+
+    scheduler.start(paused=True)
+
+    assert first.log == ["enter", "add a inside", "add c inside", "exit"]
+    assert second.log == ["enter", "add b inside", "exit"]
+    assert idle.log == []  # no pending job for it: no batch
+    scheduler.add_job(dummy_job, "date", run_date=FAR, id="d", jobstore="first")
+    assert first.log[-1] == "add d outside"  # only the jobs given before start() are batched
+
+
+def test_a_conflict_at_start_keeps_the_jobs_added_before_it(scheduler: DummyScheduler) -> None:
+    store = BatchingStore()
+    scheduler.add_jobstore(store, "store")
+    store.add_job(make_job(scheduler, id="b"))  # already stored: "b" below conflicts
+    scheduler.add_job(dummy_job, "date", run_date=FAR, id="a", jobstore="store")
+    scheduler.add_job(dummy_job, "date", run_date=FAR, id="b", jobstore="store")
+
+    with pytest.raises(ConflictingIdError):
+        scheduler.start()
+
+    assert store.log[-1] == "exit"
+    assert sorted(job.id for job in store.get_all_jobs()) == ["a", "b"]
