@@ -14,3 +14,15 @@ class QuartziteConfig(AppConfig):
     name = "quartzite.contrib.django"
     label = "quartzite"
     verbose_name = "Quartzite scheduler"
+
+    def ready(self) -> None:
+        # Job functions get Django's request treatment of connections: stale ones (past
+        # CONN_MAX_AGE, broken, left in a transaction) are closed before and after each run.
+        # QUARTZITE_CLOSE_OLD_CONNECTIONS = False opts out.
+        from django.conf import settings
+
+        from ...executors.base import add_run_hook
+        from .jobstores import _release_worker_connections
+
+        if getattr(settings, "QUARTZITE_CLOSE_OLD_CONNECTIONS", True):
+            add_run_hook(_release_worker_connections)

@@ -58,15 +58,15 @@ _DEFAULT_POLL_INTERVAL = 5.0
 
 
 def _release_worker_connections() -> None:
-    """After a run, in an executor's worker thread: close the thread's connections that
-    Django would close at the end of a request (``CONN_MAX_AGE`` reached, unusable, left in a
-    transaction), as the job may have opened them. Only connections this thread has set up are
-    looked at, so a job that never touched the ORM costs nothing here. Never in the main
-    thread, whose connection may be inside the caller's transaction."""
+    """Before and after a run, in an executor's worker thread: close the thread's connections
+    that Django would close around a request (``CONN_MAX_AGE`` reached, unusable, left in a
+    transaction by the job). Only connections this thread has set up are looked at, so a job
+    that never touched the ORM costs nothing here. Never in the main thread, nor a connection
+    inside an ``atomic`` block: those belong to a caller's transaction."""
     if threading.current_thread() is threading.main_thread():
         return
     for connection in connections.all(initialized_only=True):
-        if connection.connection is not None:
+        if connection.connection is not None and not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
 
 
