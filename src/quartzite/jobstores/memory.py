@@ -1,26 +1,25 @@
 """A job store that keeps jobs in memory, in a heap ordered by next run time.
 
 It is also a :class:`~quartzite.jobstores.claims.ClaimingJobStore` for one process: claims,
-run records (history, run-now, recovery, ``max_instances``) live in plain dictionaries guarded
-by one lock, so every claiming operation is atomic without any further care.
+run records (history, run-now, recovery, ``max_instances``; kept by :class:`._memory_runs.RunLog`)
+live in plain dictionaries guarded by one lock, so every claiming operation is atomic without any
+further care.
 """
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, insort
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import fields
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
-from heapq import heapify, heappop, heappush, merge
+from heapq import heapify, heappop, heappush
 from itertools import count
 from math import inf
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .._schedule import MAX_CATCH_UP
 from ..runs import JobRun, RunStatus
 from ..util import datetime_to_utc_timestamp
+from ._memory_runs import RunLog, RunRecord
 from .base import ConflictingIdError, JobLookupError
 from .claims import (
     DEFAULT_CLAIM_LIMIT,
@@ -55,9 +54,6 @@ _KEY, _ID, _SEQUENCE, _JOB = range(4)
 # report of an outcome into a long pause, and what is left is dropped by the next reports.
 _AGE_BATCH = 1000
 
-_RunKey = tuple[str, datetime]
-_RUN_TIME = attrgetter("scheduled_run_time")
-
 
 def _utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime (naive values are taken as UTC, as elsewhere)."""
@@ -66,52 +62,6 @@ def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-# The fields of JobRun a record keeps, all but ``jobstore`` (the alias of whoever reads it).
-_RUN_FIELDS = tuple(field.name for field in fields(JobRun) if field.name != "jobstore")
-
-
-class _Record:
-    """The mutable run record of one occurrence (a :class:`JobRun` is its frozen copy).
-
-    ``job`` is set while the record runs an occurrence whose claim removed the job (its trigger
-    had no further fire time): should its scheduler die, recovery reruns that job object.
-    """
-
-    __slots__ = (*_RUN_FIELDS, "job")
-
-    def __init__(
-        self,
-        job_id: str,
-        scheduled_run_time: datetime,
-        status: RunStatus,
-        scheduler_id: str | None,
-        started_at: datetime | None,
-        *,
-        manual: bool = False,
-    ) -> None:
-        self.job_id = job_id
-        self.scheduled_run_time = scheduled_run_time
-        self.status = status
-        self.scheduler_id = scheduler_id
-        self.attempt = 1
-        self.started_at = started_at
-        self.finished_at: datetime | None = None
-        self.exception_type: str | None = None
-        self.exception_message: str | None = None
-        self.traceback: str | None = None
-        self.return_value: Any = None
-        self.recovered = False
-        self.manual = manual
-        self.job: Job | None = None
-
-    def __lt__(self, other: _Record) -> bool:
-        # Records order by scheduled run time, for bisect (whose ``key`` Python 3.9 lacks).
-        return self.scheduled_run_time < other.scheduled_run_time
-
-    def to_run(self, jobstore: str | None) -> JobRun:
-        return JobRun(jobstore=jobstore, **{name: getattr(self, name) for name in _RUN_FIELDS})
 
 
 class MemoryJobStore(ClaimingJobStore):
@@ -151,16 +101,7 @@ class MemoryJobStore(ClaimingJobStore):
         # methods (add_job, update_job, ...) do not take it: they stay as fast as before, and
         # the scheduler serializes them, and claim_jobs, under its own store lock.
         self._lock = threading.RLock()
-        self._records: dict[_RunKey, _Record] = {}
-        self._job_runs: dict[str, list[_Record]] = {}  # job id -> its records, oldest first
-        self._running: dict[_RunKey, _Record] = {}
-        self._running_counts: dict[str, int] = {}
-        self._pending: dict[_RunKey, _Record] = {}  # in the order run-now asked for them
-        self._finished_counts: dict[str, int] = {}
-        self._finished_total = 0
-        # [finished_at timestamp, sequence, record]: the oldest finished record on top, for
-        # age retention. Entries of records dropped otherwise stay until popped or compacted.
-        self._ages: list[tuple[float, int, _Record]] = []
+        self._runs = RunLog(self.history_options)
         self._checkins: dict[str, float] = {}  # scheduler id -> expiry timestamp
 
     @property
@@ -178,6 +119,24 @@ class MemoryJobStore(ClaimingJobStore):
             job_id: (entry[_JOB], None if entry[_KEY] == inf else entry[_KEY])
             for job_id, entry in self._entries.items()
         }
+
+    # The run records' indexes, read-only, for introspection.
+
+    @property
+    def _records(self) -> dict[tuple[str, datetime], RunRecord]:
+        return self._runs.records
+
+    @property
+    def _running(self) -> dict[tuple[str, datetime], RunRecord]:
+        return self._runs.running
+
+    @property
+    def _running_counts(self) -> dict[str, int]:
+        return self._runs.running_counts
+
+    @property
+    def _ages(self) -> list[tuple[float, int, RunRecord]]:
+        return self._runs.ages
 
     def lookup_job(self, job_id: str) -> Job | None:
         entry = self._entries.get(job_id)
@@ -344,7 +303,7 @@ class MemoryJobStore(ClaimingJobStore):
         """Plan one due job whose entry :meth:`_pop_due` popped, push the entry back with the
         job's new run time (or forget the job), and write its records."""
         job: Job = entry[_JOB]
-        running = self._running_counts.get(job.id, 0)
+        running = self._runs.running_counts.get(job.id, 0)
         plan = plan_job(job, now, running=running, max_catch_up=max_catch_up, logger=self._logger)
         removed = plan.next_run_time is None and not plan.broken
         if removed:
@@ -364,23 +323,23 @@ class MemoryJobStore(ClaimingJobStore):
         new = [
             (run_time, utc_time)
             for run_time in plan.run_times
-            if (job.id, utc_time := _utc(run_time)) not in self._records
+            if (job.id, utc_time := _utc(run_time)) not in self._runs.records
         ]
         if not new:
             return
         status = RunStatus.MAX_INSTANCES if plan.refused else RunStatus.RUNNING
         for _, utc_time in new:
-            record = _Record(job.id, utc_time, status, scheduler_id, now)
-            self._insert(record)
+            record = RunRecord(job.id, utc_time, status, scheduler_id, now)
+            self._runs.insert(record)
             if plan.refused:
                 record.finished_at = now
-                self._finished(record)
+                self._runs.finished(record)
             else:
                 if removed:
                     # The job leaves the store now: the record keeps it, so that recovery can
                     # still rerun this occurrence if this scheduler dies before it ends.
                     record.job = job
-                self._mark_running(record)
+                self._runs.mark_running(record)
         taken = ClaimedRun(job, [run_time for run_time, _ in new])
         (claim.refused if plan.refused else claim.runs).append(taken)
 
@@ -395,7 +354,7 @@ class MemoryJobStore(ClaimingJobStore):
         """Take the run-now records (at most ``limit``), oldest request first."""
         taken = 0
         unknown: set[str] = set()
-        for key, record in list(self._pending.items()):
+        for key, record in list(self._runs.pending.items()):
             job = self.lookup_job(record.job_id)
             if job is not None and executors is not None and job.executor not in executors:
                 if job.id not in unknown:
@@ -406,7 +365,7 @@ class MemoryJobStore(ClaimingJobStore):
                 claim.more = True
                 return
             taken += 1
-            del self._pending[key]
+            del self._runs.pending[key]
             record.scheduler_id = scheduler_id
             record.started_at = now
             if job is None:
@@ -414,15 +373,15 @@ class MemoryJobStore(ClaimingJobStore):
                 record.finished_at = now
                 record.exception_message = "the job was removed before it ran"
                 claim.interrupted.append(record.to_run(self._alias))
-                self._finished(record)
-            elif self._running_counts.get(job.id, 0) >= job.max_instances:
+                self._runs.finished(record)
+            elif self._runs.running_counts.get(job.id, 0) >= job.max_instances:
                 record.status = RunStatus.MAX_INSTANCES
                 record.finished_at = now
                 claim.refused.append(ClaimedRun(job, [record.scheduled_run_time], kind=RUN_NOW))
-                self._finished(record)
+                self._runs.finished(record)
             else:
                 record.status = RunStatus.RUNNING
-                self._mark_running(record)
+                self._runs.mark_running(record)
                 claim.runs.append(ClaimedRun(job, [record.scheduled_run_time], kind=RUN_NOW))
 
     def recover_runs(
@@ -439,7 +398,7 @@ class MemoryJobStore(ClaimingJobStore):
         with self._lock:
             checkins = self._checkins
             recovered: dict[tuple[str, int, str | None], ClaimedRun] = {}
-            for key, record in list(self._running.items()):
+            for key, record in list(self._runs.running.items()):
                 holder = record.scheduler_id
                 if holder == scheduler_id:
                     if key not in lost_keys:
@@ -453,12 +412,12 @@ class MemoryJobStore(ClaimingJobStore):
                 if job is None:
                     job = record.job
                 if job is None or job.at_most_once:
-                    self._unmark_running(record)
+                    self._runs.unmark_running(record)
                     record.job = None
                     record.status = RunStatus.INTERRUPTED
                     record.finished_at = now
                     claim.interrupted.append(record.to_run(self._alias))
-                    self._finished(record)
+                    self._runs.finished(record)
                     continue
                 record.scheduler_id = scheduler_id
                 record.attempt += 1
@@ -485,6 +444,7 @@ class MemoryJobStore(ClaimingJobStore):
             return
         keep_values = self.history_options.max_return_value_size > 0
         latest: datetime | None = None
+        runs = self._runs
         with self._lock:
             for outcome in outcomes:
                 status = outcome.status
@@ -492,10 +452,10 @@ class MemoryJobStore(ClaimingJobStore):
                     status = RunStatus(status)
                 if not status.finished:
                     continue
-                record = self._running.get((outcome.job_id, _utc(outcome.scheduled_run_time)))
+                record = runs.running.get((outcome.job_id, _utc(outcome.scheduled_run_time)))
                 if record is None or record.scheduler_id != outcome.scheduler_id:
                     continue  # not ours any more (recovered by another scheduler) or gone
-                self._unmark_running(record)
+                runs.unmark_running(record)
                 record.job = None  # a finished run is never recovered: no job to keep
                 record.status = status
                 record.finished_at = finished_at = _utc(outcome.finished_at)
@@ -503,11 +463,11 @@ class MemoryJobStore(ClaimingJobStore):
                 record.exception_message = outcome.exception_message
                 record.traceback = outcome.traceback
                 record.return_value = outcome.return_value if keep_values else None
-                self._finished(record)
+                runs.finished(record)
                 if latest is None or finished_at > latest:
                     latest = finished_at
             if latest is not None:
-                self._drop_old(latest.timestamp() - self.history_options.max_run_age)
+                runs.drop_old(latest.timestamp() - self.history_options.max_run_age, _AGE_BATCH)
 
     def check_in(self, scheduler_id: str, now: datetime, lease_time: float) -> None:
         with self._lock:
@@ -523,11 +483,11 @@ class MemoryJobStore(ClaimingJobStore):
             if job_id not in self._entries:
                 raise JobLookupError(job_id)
             # Two requests in the same microsecond are two occurrences: keep them apart.
-            while (job_id, now) in self._records:
+            while (job_id, now) in self._runs.records:
                 now += timedelta(microseconds=1)
-            record = _Record(job_id, now, RunStatus.PENDING, None, None, manual=True)
-            self._insert(record)
-            self._pending[(job_id, now)] = record
+            record = RunRecord(job_id, now, RunStatus.PENDING, None, None, manual=True)
+            self._runs.insert(record)
+            self._runs.pending[(job_id, now)] = record
             return record.to_run(self._alias)
 
     def get_runs(
@@ -543,105 +503,6 @@ class MemoryJobStore(ClaimingJobStore):
         wanted_statuses = None if wanted is None else {RunStatus(value) for value in wanted}
         since_utc = None if since is None else _utc(since)
         with self._lock:
-            # Each job's list is oldest first: merge them backwards, lazily, so reading the
-            # newest few costs O(jobs + limit log jobs), not a sort of the whole history.
-            records: Iterable[_Record] = (
-                reversed(self._job_runs.get(job_id, []))
-                if job_id is not None
-                else merge(*map(reversed, self._job_runs.values()), key=_RUN_TIME, reverse=True)
+            return self._runs.runs(
+                job_id, wanted_statuses, since_utc, limit, scheduler_id, self._alias
             )
-            runs: list[JobRun] = []
-            for record in records:
-                if limit is not None and len(runs) >= limit:
-                    break
-                if since_utc is not None and record.scheduled_run_time < since_utc:
-                    break  # newest first: every later record is older still
-                if wanted_statuses is not None and record.status not in wanted_statuses:
-                    continue
-                if scheduler_id is not None and record.scheduler_id != scheduler_id:
-                    continue
-                runs.append(record.to_run(self._alias))
-            return runs
-
-    # -- record bookkeeping (callers hold the lock) ----------------------------------------------
-
-    def _insert(self, record: _Record) -> None:
-        self._records[(record.job_id, record.scheduled_run_time)] = record
-        runs = self._job_runs.get(record.job_id)
-        if runs is None:
-            self._job_runs[record.job_id] = [record]
-        elif runs[-1].scheduled_run_time < record.scheduled_run_time:
-            runs.append(record)  # the usual case: occurrences are recorded in time order
-        else:
-            insort(runs, record)
-
-    def _remove(self, record: _Record) -> None:
-        del self._records[(record.job_id, record.scheduled_run_time)]
-        runs = self._job_runs[record.job_id]
-        # One record per (job, run time), so the position of its time is its own.
-        del runs[bisect_left(runs, record)]
-        if not runs:
-            del self._job_runs[record.job_id]
-
-    def _mark_running(self, record: _Record) -> None:
-        self._running[(record.job_id, record.scheduled_run_time)] = record
-        self._running_counts[record.job_id] = self._running_counts.get(record.job_id, 0) + 1
-
-    def _unmark_running(self, record: _Record) -> None:
-        del self._running[(record.job_id, record.scheduled_run_time)]
-        remaining = self._running_counts[record.job_id] - 1
-        if remaining:
-            self._running_counts[record.job_id] = remaining
-        else:
-            del self._running_counts[record.job_id]
-
-    def _finished(self, record: _Record) -> None:
-        """Account for a record that has just become final: keep it (within the retention
-        limits) or, without history, drop it."""
-        if not self.history_options.history:
-            self._remove(record)
-            return
-        assert record.finished_at is not None
-        job_id = record.job_id
-        finished = self._finished_counts.get(job_id, 0) + 1
-        self._finished_total += 1
-        heappush(self._ages, (record.finished_at.timestamp(), next(self._sequence), record))
-        # Keep the newest max_runs_per_job finished records: drop the oldest finished ones
-        # (pending and running records are never dropped by retention).
-        runs = self._job_runs[job_id]
-        index = 0
-        while finished > self.history_options.max_runs_per_job:
-            while not runs[index].status.finished:
-                index += 1
-            self._remove(runs[index])
-            finished -= 1
-            self._finished_total -= 1
-        self._finished_counts[job_id] = finished
-        # Entries of records dropped by count linger in the age heap: rebuild it before they
-        # outnumber the live ones, so its size stays proportional to the history kept.
-        if len(self._ages) > 2 * self._finished_total + 64:
-            records = self._records
-            self._ages = [
-                item
-                for item in self._ages
-                if records.get((item[2].job_id, item[2].scheduled_run_time)) is item[2]
-            ]
-            heapify(self._ages)
-
-    def _drop_old(self, cutoff: float) -> None:
-        """Drop finished records that finished before ``cutoff`` (at most ``_AGE_BATCH``)."""
-        ages = self._ages
-        records = self._records
-        for _ in range(_AGE_BATCH):
-            if not ages or ages[0][0] >= cutoff:
-                return
-            record = heappop(ages)[2]
-            if records.get((record.job_id, record.scheduled_run_time)) is not record:
-                continue  # dropped already, by count
-            self._remove(record)
-            self._finished_total -= 1
-            remaining = self._finished_counts[record.job_id] - 1
-            if remaining:
-                self._finished_counts[record.job_id] = remaining
-            else:
-                del self._finished_counts[record.job_id]

@@ -4,11 +4,13 @@ The parts, one module each: :class:`~._config.ConfigParser` checks what ``config
 :class:`~._listeners.ListenerHub` owns the listeners and delivers events;
 :class:`~._components.ComponentRegistry` owns the executors and job stores by alias and resolves
 plugin aliases; :class:`~._jobs.JobCatalog` knows where jobs are (pending before ``start()``, in
-the stores after); :class:`~._processing.ProcessingRound` submits what is due and says how long
-to sleep. This class keeps the lifecycle and every name of the contract. The internal names
-API.md §10 lets subclasses and tests replace stay methods or attributes here, and the parts call
-back through the scheduler for each of them, so a replacement on an instance takes effect
-everywhere. A variant (blocking, asyncio ...) only adds how to sleep and wake up.
+the stores after), and :class:`~._job_changes.JobChanges` modifies, reschedules and resumes
+them there; :class:`~._lifecycle.Lifecycle` starts, pauses, resumes and shuts the scheduler down;
+:class:`~._processing.ProcessingRound` submits what is due and says how long to sleep. This class
+keeps every name of the contract. The internal names API.md §10 lets subclasses and tests
+replace stay methods or attributes here, and the parts call back through the scheduler for each
+of them, so a replacement on an instance takes effect everywhere. A variant (blocking,
+asyncio ...) only adds how to sleep and wake up.
 
 For stores that several schedulers may share (DESIGN.md, "Several schedulers, one store"):
 :class:`~._cluster.Membership` holds the scheduler's identity and checks in with the stores;
@@ -32,7 +34,7 @@ from typing import IO, Any, Callable, ContextManager, TypeVar, Union, cast
 from tzlocal import get_localzone
 
 from .. import events as ev
-from .._schedule import MAX_CATCH_UP, first_run_time
+from .._schedule import MAX_CATCH_UP
 from ..executors.base import BaseExecutor
 from ..job import Job
 from ..jobstores.base import BaseJobStore, JobLookupError
@@ -41,13 +43,15 @@ from ..plugins import BUILTIN_EXECUTORS, BUILTIN_JOBSTORES, BUILTIN_TRIGGERS, Pl
 from ..runs import JobRun
 from ..triggers.base import BaseTrigger
 from ..util import maybe_ref, undefined
-from . import SchedulerAlreadyRunningError, SchedulerNotRunningError
+from . import SchedulerAlreadyRunningError
 from ._cluster import Membership
 from ._components import ComponentRegistry, forward_to
-from ._config import ConfigParser, refuse_uwsgi_without_threads
+from ._config import ConfigParser
 from ._export import read_export, write_export
 from ._history import RunHistory
+from ._job_changes import JobChanges
 from ._jobs import JobCatalog
+from ._lifecycle import Lifecycle
 from ._listeners import ListenerHub
 from ._outcomes import RunRecorder, outcome_of
 from ._processing import ProcessingRound
@@ -117,6 +121,8 @@ class BaseScheduler(metaclass=ABCMeta):
         self._membership = Membership(self)
         self._recorder = RunRecorder(self)
         self._history = RunHistory(self)
+        self._lifecycle = Lifecycle(self)
+        self._job_changes = JobChanges(self)
         self.state = STATE_STOPPED
         self.configure(gconfig, **options)
 
@@ -169,35 +175,7 @@ class BaseScheduler(metaclass=ABCMeta):
         :raises KeyError: if a pending job names an unknown executor or job store
         :raises RuntimeError: under uWSGI without threads (jobs would never run)
         """
-        if self.state != STATE_STOPPED:
-            raise SchedulerAlreadyRunningError
-        refuse_uwsgi_without_threads()
-
-        # Defaults are added (not started) first, so that the pending jobs can be checked
-        # against the complete alias tables while nothing runs yet.
-        with self._executors_lock:
-            if "default" not in self._executors:
-                self.add_executor(self._create_default_executor(), "default")
-        with self._jobstores_lock:
-            if "default" not in self._jobstores:
-                self.add_jobstore(self._create_default_jobstore(), "default")
-        self._jobs.check_pending()
-
-        self._stopping = False
-        self._components.start_all()
-        with self._jobstores_lock:
-            with self._jobs.batching_pending():
-                for job, jobstore_alias, replace_existing in self._pending_jobs:
-                    self._real_add_job(job, jobstore_alias, replace_existing)
-            self._pending_jobs.clear()
-        self._membership.start()
-
-        self.state = STATE_PAUSED if paused else STATE_RUNNING
-        self._logger.info("Scheduler started")
-        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_STARTED))
-        if not paused:
-            self._membership.watch_stores()
-            self.wakeup()
+        self._lifecycle.start(paused)
 
     @abstractmethod
     def shutdown(self, wait: bool = True) -> None:
@@ -208,53 +186,15 @@ class BaseScheduler(metaclass=ABCMeta):
         :param wait: wait for running jobs to finish before returning
         :raises SchedulerNotRunningError: if the scheduler is stopped already
         """
-        if self.state == STATE_STOPPED:
-            raise SchedulerNotRunningError
-
-        # Raised before the state changes, so a processing round that is under way stops
-        # submitting to executors that are about to go away.
-        self._stopping = True
-        self.state = STATE_STOPPED
-
-        # A round under way finishes first (it sees _stopping and claims no more, but submits
-        # what it has claimed, so nothing taken is left behind); a round on this very thread
-        # (a job run by the debug executor, a signal handler) re-enters the lock at once.
-        with self._jobstores_lock:
-            pass
-        # Executors next (their last outcomes are queued as they finish), then the outcomes
-        # are written and the check-ins released, then the stores close.
-        self._components.shutdown_executors(wait)
-        self._recorder.stop()
-        self._membership.stop()
-        self._components.shutdown_jobstores()
-
-        self._logger.info("Scheduler has been shut down")
-        self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_SHUTDOWN))
+        self._lifecycle.shutdown(wait)
 
     def pause(self) -> None:
         """Stop processing jobs (running jobs go on) until :meth:`resume`; no-op when paused."""
-        self._change_state(STATE_RUNNING, STATE_PAUSED)
+        self._lifecycle.pause()
 
     def resume(self) -> None:
         """Process jobs again after :meth:`pause`, starting with a round at once."""
-        if self._change_state(STATE_PAUSED, STATE_RUNNING):
-            self._membership.watch_stores()
-            self.wakeup()
-
-    def _change_state(self, expected: int, new: int) -> bool:
-        """Switch between running and paused; ``False`` if already in ``new``."""
-        if self.state == STATE_STOPPED:
-            raise SchedulerNotRunningError
-        if self.state != expected:
-            return False
-        self.state = new
-        if new == STATE_PAUSED:
-            self._logger.info("Paused scheduler job processing")
-            self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_PAUSED))
-        else:
-            self._logger.info("Resumed scheduler job processing")
-            self._dispatch_event(ev.SchedulerEvent(ev.EVENT_SCHEDULER_RESUMED))
-        return True
+        self._lifecycle.resume()
 
     @property
     def running(self) -> bool:
@@ -417,17 +357,7 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :raises JobLookupError: if there is no such job
         """
-        with self._jobstores_lock:
-            job, jobstore = self._lookup_job(job_id, jobstore)
-            job._modify(**changes)
-            if jobstore:
-                self._lookup_jobstore(jobstore).update_job(job)
-
-        self._dispatch_event(ev.JobEvent(ev.EVENT_JOB_MODIFIED, job_id, jobstore))
-        # The change may have moved the next run time earlier than the loop's current sleep.
-        if self.state == STATE_RUNNING:
-            self.wakeup()
-        return job
+        return self._job_changes.modify(job_id, jobstore, changes)
 
     def reschedule_job(
         self,
@@ -441,9 +371,7 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :raises JobLookupError: if there is no such job
         """
-        trigger = self._components.trigger_for_job(trigger, trigger_args)
-        next_run_time = first_run_time(trigger, self._current_time())
-        return self.modify_job(job_id, jobstore, trigger=trigger, next_run_time=next_run_time)
+        return self._job_changes.reschedule(job_id, jobstore, trigger, trigger_args)
 
     def pause_job(self, job_id: str, jobstore: str | None = None) -> Job:
         """Keep a job but clear its next run time, so it does not run until resumed."""
@@ -455,13 +383,7 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :return: the job, or ``None`` if it was removed
         """
-        with self._jobstores_lock:
-            job, jobstore = self._lookup_job(job_id, jobstore)
-            next_run_time = first_run_time(job.trigger, self._current_time())
-            if next_run_time:
-                return self.modify_job(job_id, jobstore, next_run_time=next_run_time)
-            self.remove_job(job.id, jobstore)
-            return None
+        return self._job_changes.resume(job_id, jobstore)
 
     def get_jobs(self, jobstore: str | None = None, pending: bool | None = None) -> list[Job]:
         """The jobs of one store (or all): the pending ones while the scheduler is stopped,
