@@ -94,6 +94,11 @@ class BaseJobStore(metaclass=ABCMeta):
     def shutdown(self) -> None:
         """Release connections and other resources; the scheduler calls this when it stops."""
 
+    def release_thread(self) -> None:
+        """Called in a thread of the scheduler's own (the loop of a background scheduler, the
+        run recorder, the check-in thread) just before it ends: free what this thread holds in
+        the store, such as a database connection. The default does nothing."""
+
     def batch_writes(self) -> ContextManager[object]:
         """Group the writes the scheduler makes while processing one round of due jobs.
 

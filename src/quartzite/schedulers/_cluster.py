@@ -132,11 +132,15 @@ class Membership:
                 )
 
     def _run(self) -> None:
-        while not self._stop.wait(self.checkin_interval):
-            self._check_in_all()
-            self.recovery_due = True
-            if self._scheduler.state == STATE_RUNNING:
-                self._scheduler.wakeup()
+        try:
+            while not self._stop.wait(self.checkin_interval):
+                self._check_in_all()
+                self.recovery_due = True
+                if self._scheduler.state == STATE_RUNNING:
+                    self._scheduler.wakeup()
+        finally:
+            for _alias, store in self.claiming_stores():
+                store.release_thread()
 
     def _check_in_all(self) -> None:
         scheduler = self._scheduler

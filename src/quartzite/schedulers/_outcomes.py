@@ -165,13 +165,16 @@ class RunRecorder:
                     self._condition.wait()
                 if self._stopping and not any(self._queues.values()):
                     self._thread = None
-                    return
+                    stores = list(self._stores.values())
+                    break
             if not self._write_queued() and not self._stopping:
                 self._retry_pause = min(max(self._retry_pause * 2, 0.5), _MAX_RETRY_PAUSE)
                 with self._condition:
                     self._condition.wait(self._retry_pause)
             else:
                 self._retry_pause = 0.0
+        for store in stores:
+            store.release_thread()
 
     def _write_queued(self, only: str | None = None) -> bool:
         """Write what is queued, one batch per store (or for the store ``only``); ``False`` if

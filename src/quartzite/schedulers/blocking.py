@@ -41,13 +41,17 @@ class BlockingScheduler(BaseScheduler):
         wake = self._event
         assert wake is not None
         wait_seconds: float | None = TIMEOUT_MAX
-        while self.state != STATE_STOPPED:
-            wake.wait(wait_seconds)
-            wake.clear()
-            # A shutdown ends the sleep too: no round for a scheduler that has stopped.
-            if self.state == STATE_STOPPED:
-                break
-            wait_seconds = self._process_jobs_or_retry()
+        try:
+            while self.state != STATE_STOPPED:
+                wake.wait(wait_seconds)
+                wake.clear()
+                # A shutdown ends the sleep too: no round for a scheduler that has stopped.
+                if self.state == STATE_STOPPED:
+                    break
+                wait_seconds = self._process_jobs_or_retry()
+        finally:
+            for store in list(self._jobstores.values()):
+                store.release_thread()
 
     def wakeup(self) -> None:
         if self._event is not None:

@@ -1,53 +1,73 @@
 """Django settings of the tests of ``quartzite.contrib.django`` (also usable by subprocesses).
 
-The databases come from the environment, so the processes a test starts share the session's
-databases: ``QZ_DJ_SQLITE_DIR`` (the directory of the SQLite files ``default.sqlite3`` and
-``other.sqlite3``), ``QZ_DJ_POSTGRESQL`` and ``QZ_DJ_MARIADB`` (database names on the local
-servers; the aliases ``postgresql`` and ``mariadb`` exist only when set).
+The conftest calls :func:`build` with the session's database names; pytest-django then creates
+and destroys the test databases. A child process started with
+``DJANGO_SETTINGS_MODULE=contrib.django.settings`` gets the names from the environment instead
+(the conftest's ``django_child_env`` fixture gives the current test databases' names):
+``QZ_DJ_DEFAULT`` and ``QZ_DJ_OTHER`` (the SQLite files of the aliases ``default`` and
+``other``), ``QZ_DJ_POSTGRESQL`` and ``QZ_DJ_MARIADB`` (database names on the local servers;
+the aliases ``postgresql`` and ``mariadb`` exist only when set).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+#: alias -> the environment variable that names its database in a child process
+VARIABLES = {
+    "default": "QZ_DJ_DEFAULT",
+    "other": "QZ_DJ_OTHER",
+    "postgresql": "QZ_DJ_POSTGRESQL",
+    "mariadb": "QZ_DJ_MARIADB",
+}
 
-def build() -> dict[str, Any]:
-    """The settings, as keyword arguments for ``settings.configure``."""
-    directory = Path(os.environ.get("QZ_DJ_SQLITE_DIR", "."))
-    databases: dict[str, Any] = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(directory / "default.sqlite3"),
-            "OPTIONS": {"timeout": 20},
-            "TEST": {"NAME": str(directory / "default.sqlite3")},
-        },
-        "other": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(directory / "other.sqlite3"),
-            "OPTIONS": {"timeout": 20},
-        },
+
+def _sqlite(name: str) -> dict[str, Any]:
+    path = Path(name)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {"timeout": 20},
+        # A file, not ":memory:": the threads and child processes of a test share it.
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }
-    if os.environ.get("QZ_DJ_POSTGRESQL"):
+
+
+def build(names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings, as keyword arguments for ``settings.configure``.
+
+    :param names: alias -> database name (a file path for ``default`` and ``other``); by
+        default read from the environment (:data:`VARIABLES`)
+    """
+    if names is None:
+        names = {alias: os.environ[var] for alias, var in VARIABLES.items() if os.environ.get(var)}
+    databases: dict[str, Any] = {
+        "default": _sqlite(names.get("default", "default.sqlite3")),
+        "other": _sqlite(names.get("other", "other.sqlite3")),
+    }
+    if names.get("postgresql"):
         databases["postgresql"] = {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": os.environ["QZ_DJ_POSTGRESQL"],
+            "NAME": names["postgresql"],
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": "5432",
         }
-    if os.environ.get("QZ_DJ_MARIADB"):
+    if names.get("mariadb"):
         import pymysql
 
         pymysql.install_as_MySQLdb()
         databases["mariadb"] = {
             "ENGINE": "django.db.backends.mysql",
-            "NAME": os.environ["QZ_DJ_MARIADB"],
+            "NAME": names["mariadb"],
             "USER": "root",
             "HOST": "127.0.0.1",
             "PORT": "3306",
             "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"CHARSET": "utf8mb4"},
         }
     return {
         "DEBUG": False,
@@ -62,6 +82,8 @@ def build() -> dict[str, Any]:
             "django.contrib.contenttypes",
             "django.contrib.sessions",
             "django.contrib.messages",
+            # pytest-django's live_server serves the admin's CSS and scripts through it
+            "django.contrib.staticfiles",
             "quartzite.contrib.django",
             "contrib.django.testapp",
         ],
@@ -71,6 +93,7 @@ def build() -> dict[str, Any]:
             "django.contrib.messages.middleware.MessageMiddleware",
         ],
         "ROOT_URLCONF": "contrib.django.urls",
+        "STATIC_URL": "/static/",
         "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",

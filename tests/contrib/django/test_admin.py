@@ -42,6 +42,7 @@ def scheduler() -> Iterator[BackgroundScheduler]:
     scheduler.shutdown()
 
 
+@pytest.mark.django_db(transaction=True)
 @override_settings(APSCHEDULER_RUN_NOW_TIMEOUT=20)
 def test_run_now_is_handed_to_the_running_scheduler(scheduler: BackgroundScheduler) -> None:
     scheduler.add_job(dummy_job, "date", run_date=LATER, id="later")
@@ -54,6 +55,7 @@ def test_run_now_is_handed_to_the_running_scheduler(scheduler: BackgroundSchedul
     assert DjangoJob.objects.get(id="later").next_run_time == LATER  # the schedule did not move
 
 
+@pytest.mark.django_db(transaction=True)
 @override_settings(APSCHEDULER_RUN_NOW_TIMEOUT=20)
 def test_a_failing_run_is_reported_with_its_error(scheduler: BackgroundScheduler) -> None:
     scheduler.add_job(fail, "date", run_date=LATER, args=("bad input",), id="failing")
@@ -63,6 +65,7 @@ def test_a_failing_run_is_reported_with_its_error(scheduler: BackgroundScheduler
     assert sent(request) == [(messages.ERROR, "Job 'failing' failed: bad input")]
 
 
+@pytest.mark.django_db
 @override_settings(APSCHEDULER_RUN_NOW_TIMEOUT=0.3)
 def test_without_a_scheduler_the_request_stays_queued_and_the_admin_says_so() -> None:
     store = DjangoJobStore()
@@ -76,6 +79,7 @@ def test_without_a_scheduler_the_request_stays_queued_and_the_admin_says_so() ->
     assert DjangoJobExecution.objects.get().status == DjangoJobExecution.PENDING
 
 
+@pytest.mark.django_db
 def test_a_row_that_does_not_restore_is_skipped() -> None:
     DjangoJob.objects.create(id="placeholder")
     model_admin = DjangoJobAdmin(DjangoJob, None)
@@ -93,6 +97,7 @@ def test_timeout_is_read_when_the_admin_is_built() -> None:
     assert model_admin._job_execution_timeout == 7
 
 
+@pytest.mark.django_db
 def test_the_job_list_shows_state_durations_and_last_status() -> None:
     store = DjangoJobStore(serializer="json")
     store.start(None, "default")
@@ -117,6 +122,7 @@ def test_the_job_list_shows_state_durations_and_last_status() -> None:
     assert model_admin.local_run_time(DjangoJob(id="x")) == "(paused)"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_pause_and_resume_go_through_the_store(scheduler: BackgroundScheduler) -> None:
     scheduler.add_job(dummy_job, "interval", hours=1, id="hourly")
     model_admin = DjangoJobAdmin(DjangoJob, None)
@@ -127,6 +133,7 @@ def test_pause_and_resume_go_through_the_store(scheduler: BackgroundScheduler) -
     assert DjangoJob.objects.get().next_run_time is not None
 
 
+@pytest.mark.django_db
 def test_execution_admin_colours_statuses_and_shows_orphans() -> None:
     model_admin = DjangoJobExecutionAdmin(DjangoJob, None)
     model_admin.get_queryset(make_request())
@@ -140,7 +147,8 @@ def test_execution_admin_colours_statuses_and_shows_orphans() -> None:
     assert model_admin.job_display(row) == "gone (removed)"
 
 
-def test_the_admin_pages_render(django_user: Any = None) -> None:
+@pytest.mark.django_db
+def test_the_admin_pages_render() -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 

@@ -1,10 +1,11 @@
 """The admin in a real browser: log in, see a job, run it now, see its execution.
 
 Chromium runs headless, driven by selenium through Debian's ``chromedriver``; Django serves the
-admin from a :class:`~django.test.testcases.LiveServerThread` in this process. The server's
-request threads and the :class:`BackgroundScheduler` of the test open their own connections to
-the session's SQLite *file* (alias ``default``), so the run request the admin writes is the one
-the scheduler claims, exactly as between a web process and ``runscheduler``.
+admin from pytest-django's ``live_server`` (a thread of this process). The server's request
+threads and the :class:`BackgroundScheduler` of the test open their own connections to the test
+database's SQLite *file* (alias ``default``; the test is transactional, so each sees what the
+others commit), so the run request the admin writes is the one the scheduler claims, exactly as
+between a web process and ``runscheduler``.
 
 Without chromium, chromedriver or selenium the test is skipped, or fails under
 ``QUARTZITE_REQUIRE_SERVICES=1`` (``.ci/run`` installs the two Debian packages).
@@ -80,27 +81,6 @@ def browser(require_service: Callable[..., Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def live_server() -> Iterator[str]:
-    """Django's test server on a free local port; yields its base URL."""
-    from django.test import override_settings
-    from django.test.testcases import LiveServerThread
-
-    # The settings are the whole process's, so the server's threads see the override too.
-    with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
-        # No static-files handler: the settings have no staticfiles app (pages load unstyled).
-        thread = LiveServerThread("127.0.0.1", static_handler=lambda handler: handler)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait(WAIT)
-        if thread.error:
-            raise thread.error
-        try:
-            yield f"http://127.0.0.1:{thread.port}"
-        finally:
-            thread.terminate()
-
-
-@pytest.fixture
 def scheduler() -> Iterator[BackgroundScheduler]:
     """A started scheduler on the Django store: the one "run now" hands the run to."""
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -111,7 +91,8 @@ def scheduler() -> Iterator[BackgroundScheduler]:
 
 
 @pytest.fixture
-def admin_user() -> Iterator[str]:
+def browser_admin() -> Iterator[str]:
+    """The user name of a superuser whose password is :data:`PASSWORD`."""
     from django.contrib.auth.models import User
 
     user = User.objects.create_superuser("browser-admin", "admin@example.com", PASSWORD)
@@ -119,8 +100,9 @@ def admin_user() -> Iterator[str]:
     user.delete()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_log_in_see_the_job_run_it_now_and_see_its_execution(
-    browser: Any, live_server: str, scheduler: BackgroundScheduler, admin_user: str
+    browser: Any, live_server: Any, scheduler: BackgroundScheduler, browser_admin: str
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -131,14 +113,15 @@ def test_log_in_see_the_job_run_it_now_and_see_its_execution(
     wait = WebDriverWait(browser, WAIT)
 
     # Log in.
-    browser.get(f"{live_server}/admin/login/?next=/admin/")
-    browser.find_element(By.NAME, "username").send_keys(admin_user)
+    base = live_server.url
+    browser.get(f"{base}/admin/login/?next=/admin/")
+    browser.find_element(By.NAME, "username").send_keys(browser_admin)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     wait.until(ec.presence_of_element_located((By.ID, "user-tools")))
 
     # The job list shows the job, readably.
-    browser.get(f"{live_server}/admin/quartzite/djangojob/")
+    browser.get(f"{base}/admin/quartzite/djangojob/")
     table = wait.until(ec.presence_of_element_located((By.ID, "result_list")))
     assert JOB_ID in table.text
     assert "support.jobs:dummy_job('hello')" in table.text
@@ -154,7 +137,7 @@ def test_log_in_see_the_job_run_it_now_and_see_its_execution(
     # The run happened in the scheduler, and the history page shows it with its status.
     row = DjangoJobExecution.objects.get(job_id=JOB_ID)
     assert row.status == DjangoJobExecution.SUCCESS and row.manual
-    browser.get(f"{live_server}/admin/quartzite/djangojobexecution/")
+    browser.get(f"{base}/admin/quartzite/djangojobexecution/")
     table = wait.until(ec.presence_of_element_located((By.ID, "result_list")))
     [line] = [tr for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr") if JOB_ID in tr.text]
     status = line.find_element(By.CSS_SELECTOR, "td.field-html_status p")

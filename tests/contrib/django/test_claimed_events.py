@@ -19,6 +19,8 @@ from support.jobs import make_job
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def store(routed: str) -> DjangoJobStore:

@@ -41,6 +41,7 @@ def start_scheduler(**store_options) -> BackgroundScheduler:
     return scheduler
 
 
+@pytest.mark.django_db(transaction=True)
 def test_two_schedulers_run_each_occurrence_once(routed: str) -> None:
     tasks.RUNS.clear()
     first, second = start_scheduler(), start_scheduler()
@@ -65,6 +66,7 @@ def test_two_schedulers_run_each_occurrence_once(routed: str) -> None:
     }
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
 def test_a_store_routed_to_a_second_alias_keeps_everything_there() -> None:
     routers.ROUTE_TO = "other"
     tasks.RUNS.clear()
@@ -92,9 +94,10 @@ def test_an_explicit_database_option_wins_over_the_routers() -> None:
     assert DjangoJobStore().database == "default"
 
 
-def _runscheduler(runs_file: Path) -> subprocess.Popen[str]:
+def _runscheduler(runs_file: Path, databases: dict[str, str]) -> subprocess.Popen[str]:
     env = dict(
         os.environ,
+        **databases,
         DJANGO_SETTINGS_MODULE="contrib.django.settings",
         PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
         QZ_DJ_RUNS_FILE=str(runs_file),
@@ -109,9 +112,12 @@ def _runscheduler(runs_file: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.live
-def test_runscheduler_processes_share_a_sqlite_file_and_stop_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_runscheduler_processes_share_a_sqlite_file_and_stop_on_sigterm(
+    tmp_path: Path, django_child_env: dict[str, str]
+) -> None:
     runs_file = tmp_path / "runs.txt"
-    processes = [_runscheduler(runs_file), _runscheduler(runs_file)]
+    processes = [_runscheduler(runs_file, django_child_env) for _ in range(2)]
     try:
 
         def lines() -> list[str]:

@@ -32,6 +32,7 @@ def broken(*args: object, **kwargs: object) -> None:
         ("all", lambda store: store.remove_all_jobs()),
     ],
 )
+@pytest.mark.django_db
 def test_a_db_error_in_the_first_query_is_retried_once(call, method) -> None:
     store = DjangoJobStore()
     store.start(None, "default")

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connections
 
@@ -146,9 +145,10 @@ def _drop_legacy(alias: str) -> None:
 
 def _build_legacy(source: str, directory: Path) -> None:
     """Run the builder on the alias ``source`` (its old tables dropped first)."""
+    # The test database pytest-django made (its name is known only now).
     entry = {
         key: value
-        for key, value in settings.DATABASES[source].items()
+        for key, value in connections[source].settings_dict.items()
         if key in ("ENGINE", "NAME", "USER", "HOST", "PORT", "OPTIONS")
     }
     (directory / "qz_legacy_gone.py").write_text(GONE_MODULE)
@@ -193,6 +193,8 @@ def run_command(*args: str) -> str:
     return out.getvalue()
 
 
+# A child process writes the old tables: committed rows (SQLite: from "other" into "default").
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
 def test_the_import_copies_jobs_executions_and_quarantines_what_it_cannot_read(
     legacy: tuple[str, str],
 ) -> None:
@@ -281,6 +283,7 @@ def test_the_import_copies_jobs_executions_and_quarantines_what_it_cannot_read(
     assert _legacy_tables(source) == before
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
 def test_imported_jobs_run_under_quartzite(legacy: tuple[str, str]) -> None:
     """The imported job that ran under APScheduler runs under quartzite too, and its new run
     record sits beside the imported one."""
@@ -312,6 +315,7 @@ def test_imported_jobs_run_under_quartzite(legacy: tuple[str, str]) -> None:
         scheduler.shutdown()
 
 
+@pytest.mark.django_db(transaction=True, databases=["other"])
 def test_the_import_within_one_sqlite_file_reads_in_pages(
     legacy_in_one_sqlite_file: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -328,6 +332,7 @@ def test_the_import_within_one_sqlite_file_reads_in_pages(
     assert DjangoJobExecution.objects.db_manager(alias).count() == 2
 
 
+@pytest.mark.django_db(databases=["default", "other"])
 def test_a_database_without_the_old_tables_is_refused() -> None:
     with pytest.raises(CommandError, match="django_apscheduler_djangojob"):
         run_command("--source-database", "other")

@@ -1,4 +1,9 @@
-"""DjangoJobStore on every backend: the job store contract, quarantine, history, run records."""
+"""DjangoJobStore on every backend: the job store contract, quarantine, history, run records.
+
+The store-only tests are plain ``django_db`` tests: each runs inside pytest-django's atomic
+block (rolled back afterwards), as a store does when it is called inside a project's own
+transaction. The tests that drive a scheduler commit for real (``transaction=True``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from support.jobs import dummy_job, make_job
 from support.schedulers import DummyScheduler
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -39,6 +46,7 @@ def test_repr_stays_django_apschedulers_whatever_the_options() -> None:
     assert repr(DjangoJobStore()) == f"<DjangoJobStore(pickle_protocol={pickle.HIGHEST_PROTOCOL})>"
 
 
+@pytest.mark.django_db(databases="__all__")  # looks into every alias
 def test_the_store_uses_the_alias_the_routers_give(store: DjangoJobStore, routed: str) -> None:
     store.add_job(interval_job("a"))
     assert store.database == routed
@@ -130,6 +138,7 @@ def test_history_outlives_its_job(store: DjangoJobStore, routed: str) -> None:
     assert [run.job_id for run in store.get_runs()] == ["a", "b"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_scheduler_claims_runs_and_records_the_history(routed: str, freeze_time: Any) -> None:
     scheduler = DummyScheduler(timezone="UTC")
     store = DjangoJobStore()
@@ -155,6 +164,7 @@ def test_a_scheduler_claims_runs_and_records_the_history(routed: str, freeze_tim
         scheduler.shutdown()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_run_now_is_a_pending_record_that_the_next_claim_takes(
     routed: str, freeze_time: Any
 ) -> None:

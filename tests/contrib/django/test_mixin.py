@@ -30,6 +30,7 @@ def store() -> DjangoJobStore:
     return store
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_lock_is_per_store_and_set_by_start() -> None:
     scheduler = BackgroundScheduler()
     first, second = DjangoJobStore(), DjangoMemoryJobStore()
@@ -47,6 +48,7 @@ def test_the_lock_is_per_store_and_set_by_start() -> None:
         scheduler.shutdown()
 
 
+@pytest.mark.django_db
 def test_submission_then_execution(store: DjangoJobStore) -> None:
     sent = events.JobSubmissionEvent(events.EVENT_JOB_SUBMITTED, "job", store, [RUN_TIME])
     row_id = store.handle_submission_event(sent)
@@ -56,6 +58,7 @@ def test_submission_then_execution(store: DjangoJobStore) -> None:
     assert DjangoJobExecution.objects.get(id=row_id).status == DjangoJobExecution.SUCCESS
 
 
+@pytest.mark.django_db
 def test_max_instances_error_and_missed_texts(store: DjangoJobStore) -> None:
     skipped = events.JobSubmissionEvent(events.EVENT_JOB_MAX_INSTANCES, "job", store, [RUN_TIME])
     row = DjangoJobExecution.objects.get(id=store.handle_submission_event(skipped))
@@ -70,6 +73,7 @@ def test_max_instances_error_and_missed_texts(store: DjangoJobStore) -> None:
     assert (row.status, row.exception) == ("Missed!", "Run time of job 'job' was missed!")
 
 
+@pytest.mark.django_db
 def test_unknown_codes_are_refused(store: DjangoJobStore) -> None:
     with pytest.raises(NotImplementedError):
         store.handle_submission_event(
@@ -85,6 +89,7 @@ def test_unknown_codes_are_refused(store: DjangoJobStore) -> None:
         )
 
 
+@pytest.mark.django_db
 def test_a_job_that_does_not_exist_is_skipped_with_a_warning(
     store: DjangoJobStore, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -99,6 +104,7 @@ def test_register_events_only_warns() -> None:
         register_events(object())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_register_job_adds_the_function_and_returns_it() -> None:
     scheduler = BackgroundScheduler()
     scheduler.add_jobstore(DjangoJobStore(), "default")

@@ -18,6 +18,9 @@ from quartzite.contrib.django.models import DjangoJob, DjangoJobExecution
 
 RUN_TIME = datetime(2030, 5, 1, 12, 0, tzinfo=dt_timezone.utc)
 
+#: The ORM in the test's own thread: inside pytest-django's atomic block, rolled back.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def job() -> DjangoJob:
@@ -154,3 +157,16 @@ def test_close_old_connections_runs_before_and_after_even_on_error() -> None:
         with pytest.raises(RuntimeError):
             job()
     assert close.call_count == 2
+
+
+# makemigrations compares the migration history of every alias the router sends the app to.
+@pytest.mark.django_db(databases="__all__")
+def test_the_models_and_the_migrations_agree() -> None:
+    """``makemigrations --check`` finds nothing to write for the app (it exits 1 otherwise)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "quartzite", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

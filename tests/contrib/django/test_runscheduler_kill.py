@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -168,30 +168,6 @@ class Runschedulers:
         )
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(("sqlite", 2), id="sqlite-2"),
-        pytest.param(("sqlite", 3), id="sqlite-3"),
-        pytest.param(("postgresql", 2), id="postgresql-2"),
-        pytest.param(("postgresql", 3), id="postgresql-3"),
-    ]
-)
-def setup(request: Any, require_service: Callable[..., Any]) -> tuple[str, int]:
-    """``(database alias, number of processes)``."""
-    kind, count = request.param
-    if kind == "sqlite":
-        return "default", count
-    from contrib.django import conftest
-
-    def check() -> bool:
-        if "postgresql" in conftest._SERVER_ERRORS:
-            raise ConnectionError(conftest._SERVER_ERRORS["postgresql"])
-        return True
-
-    require_service("PostgreSQL", check)
-    return "postgresql", count
-
-
 def add_jobs(scheduler: BackgroundScheduler, start: float) -> Plan:
     """Interval jobs of 0.5 and 1 s from ``start`` (one at-most-once)."""
     first = datetime.fromtimestamp(start, timezone.utc)
@@ -218,10 +194,14 @@ def sleep_until(moment: float, while_waiting: Callable[[], None]) -> None:
         time.sleep(min(remaining, 0.1))
 
 
+# ids sqlite-2, sqlite-3, postgresql-2, postgresql-3; the child processes commit
+@pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.django_db(transaction=True)
 def test_killed_runschedulers_lose_and_repeat_nothing(
-    setup: tuple[str, int], tmp_path: Path
+    database: str, count: int, tmp_path: Path, django_child_env: dict[str, str]
 ) -> None:
-    alias, count = setup
+    alias = database
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     (tmp_path / "qz_kill_settings.py").write_text(
@@ -231,6 +211,7 @@ def test_killed_runschedulers_lose_and_repeat_nothing(
     ticks = tmp_path / "ticks.txt"
     env = dict(
         os.environ,
+        **django_child_env,
         DJANGO_SETTINGS_MODULE="qz_kill_settings",
         PYTHONPATH=os.pathsep.join([str(tmp_path), str(TESTS), os.environ.get("PYTHONPATH", "")]),
         QZ_KILL_DATABASE=alias,

@@ -10,6 +10,7 @@ from django.db import transaction
 from quartzite.contrib.django import _wakeup
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_a_notification_committed_on_postgresql_reaches_the_listener(database: str) -> None:
     heard = threading.Event()
@@ -25,6 +26,8 @@ def test_a_notification_committed_on_postgresql_reaches_the_listener(database: s
         listener.stop()
 
 
+# on_commit callbacks run only on a real commit
+@pytest.mark.django_db(transaction=True)
 def test_a_change_in_this_process_wakes_registered_watchers_after_commit() -> None:
     calls: list[str] = []
     _wakeup.register(1, lambda: calls.append("woken"))

@@ -154,6 +154,14 @@ def claim_jobs(
 ) -> Claim:
     """See :meth:`ClaimingJobStore.claim_jobs`."""
     check_claim_limit(limit)
+    # A plain read first: an idle round opens no write transaction. On SQLite that transaction
+    # takes the database's write lock, and in a shared-cache in-memory database (Django's test
+    # database) a concurrent write of another thread then fails at once: "table is locked".
+    if not (
+        _executions(store).filter(status=E.PENDING).exists()
+        or _jobs(store).filter(next_run_time__lte=to_db(now)).exists()
+    ):
+        return Claim()
     return store._transaction(
         lambda: _claim(store, scheduler_id, now, executors, limit, max_catch_up), "claim_jobs"
     )
@@ -287,6 +295,9 @@ def recover_runs(
 ) -> Claim:
     """See :meth:`ClaimingJobStore.recover_runs`."""
     lost_keys = {(job_id, instant(moment)) for job_id, moment in lost}
+    # As in claim_jobs: no write transaction when no run is held by any scheduler.
+    if not _executions(store).filter(status=E.SENT, scheduler_id__isnull=False).exists():
+        return Claim()
     return store._transaction(lambda: _recover(store, scheduler_id, now, lost_keys), "recover_runs")
 
 

@@ -27,7 +27,7 @@ from ...serializers import resolve_serializer
 from . import _wakeup
 from .jobstores import DjangoJobStore, DjangoMemoryJobStore
 from .models import DjangoJob, DjangoJobExecution, DjangoJobQuarantine
-from .util import get_local_dt_format
+from .util import get_django_internal_datetime, get_local_dt_format
 
 __all__ = ("DjangoJobAdmin", "DjangoJobExecutionAdmin", "DjangoJobQuarantineAdmin")
 
@@ -174,7 +174,8 @@ class DjangoJobAdmin(admin.ModelAdmin):
                 record = store.request_run(item.id, datetime.now(timezone.utc))
             except JobLookupError:
                 continue
-            waiting[item.id] = record.scheduled_run_time
+            # The form the execution rows hold: naive local time when USE_TZ is off.
+            waiting[item.id] = get_django_internal_datetime(record.scheduled_run_time)
         if not waiting:
             return
 

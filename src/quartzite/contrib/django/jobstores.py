@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 
 from ... import events
 from ..._schedule import MAX_CATCH_UP
@@ -455,6 +455,15 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
     def shutdown(self) -> None:
         self.unwatch()
         connections[self.database].close()
+
+    def release_thread(self) -> None:
+        # Django's connections are per thread: a scheduler thread that ends must close its own,
+        # or it stays open until garbage collection (and blocks DROP DATABASE on PostgreSQL).
+        if threading.current_thread() is not threading.main_thread():
+            try:
+                connections[self.database].close()
+            except DatabaseError as exc:  # a connection already broken: nothing to free
+                self._logger.debug("Closing this thread's connection failed: %s", exc)
 
     # -- claims and run records (see _claims)
 
