@@ -4,6 +4,7 @@ a database error there is retried once on a fresh connection."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -32,13 +33,20 @@ def broken(*args: object, **kwargs: object) -> None:
         ("all", lambda store: store.remove_all_jobs()),
     ],
 )
-@pytest.mark.django_db
-def test_a_db_error_in_the_first_query_is_retried_once(call, method) -> None:
-    store = DjangoJobStore()
-    store.start(None, "default")
+@pytest.mark.django_db(databases=["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other"])
+def test_a_db_error_in_the_first_query_is_retried_once_on_a_new_connection(
+    call: str, method: Any, alias: str
+) -> None:
+    store = DjangoJobStore(database=alias)
+    store.start(None, alias)
+    bystander = "other" if alias == "default" else "default"
+    connections = db.connections
     with mock.patch.object(DjangoJob.objects, call, side_effect=broken) as patched:
-        with mock.patch.object(db, "close_old_connections") as close:
-            with pytest.raises(db.OperationalError, match="Some DB-related error"):
-                method(store)
+        with mock.patch.object(connections[alias], "close") as close:
+            with mock.patch.object(connections[bystander], "close") as other_close:
+                with pytest.raises(db.OperationalError, match="Some DB-related error"):
+                    method(store)
     assert patched.call_count == 2
-    assert close.call_count == 1
+    assert close.call_count == 1  # the store's own connection, fresh or not
+    assert other_close.call_count == 0  # and no other alias's

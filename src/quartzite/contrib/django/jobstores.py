@@ -38,7 +38,7 @@ from .models import DjangoJob, DjangoJobExecution, DjangoJobQuarantine
 from .util import (
     get_apscheduler_datetime,
     get_django_internal_datetime,
-    retry_on_db_operational_error,
+    retry_closing_store_connection,
 )
 
 if TYPE_CHECKING:
@@ -326,7 +326,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
 
     # -- the job store interface
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def lookup_job(self, job_id: str) -> Job | None:
         try:
             row = self._manager().get(id=job_id)
@@ -339,7 +339,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
     def get_due_jobs(self, now: datetime) -> list[Job]:
         return self._get_jobs(next_run_time__lte=get_django_internal_datetime(now))
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def get_next_run_time(self) -> datetime | None:
         found = (
             self._manager()
@@ -355,7 +355,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         self._fix_paused_jobs_sorting(jobs)
         return jobs
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def _get_jobs(self, **filters: Any) -> list[Job]:
         rows = (
             self._manager()
@@ -374,7 +374,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
             return
         self._add_row(job)
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def _add_row(self, job: Job) -> None:
         state = self._serialize_job(job)
         alias = self.database
@@ -394,16 +394,16 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
             raise ConflictingIdError(job.id) from None
         self._notify()
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def update_job(self, job: Job) -> None:
         state = self._serialize_job(job)
         self._update_row(job.id, state, job.next_run_time)
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def remove_job(self, job_id: str) -> None:
         self._remove_row(job_id)
 
-    @retry_on_db_operational_error
+    @retry_closing_store_connection
     def remove_all_jobs(self) -> None:
         """Remove every job; their run records stay (history outlives jobs)."""
         with transaction.atomic(using=self.database):

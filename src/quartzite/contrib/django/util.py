@@ -85,7 +85,17 @@ def retry_on_db_operational_error(func: _F) -> _F:
 
     ``func`` must be safe to run twice. Other exceptions pass through untouched.
     """
+    return _retrying(func, lambda args: db.close_old_connections())
 
+
+def retry_closing_store_connection(method: _F) -> _F:
+    """:func:`retry_on_db_operational_error` for a job store's methods: before the second try
+    it closes the connection of the store's own alias (``self.database``), fresh or not, and no
+    other (the error came from that one; the others may be inside someone's transaction)."""
+    return _retrying(method, lambda args: db.connections[args[0].database].close())
+
+
+def _retrying(func: _F, close: Callable[[tuple[Any, ...]], object]) -> _F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -96,7 +106,7 @@ def retry_on_db_operational_error(func: _F) -> _F:
                 f"DB error executing '{func.__name__}' ({exc}). "
                 "Retrying with a new DB connection..."
             )
-            db.close_old_connections()
+            close(args)
         return func(*args, **kwargs)
 
     return cast("_F", wrapper)
