@@ -70,6 +70,29 @@ def test_add_conflicting_id(jobstore: BaseJobStore, store_scheduler: Any) -> Non
     assert [job.id for job in jobstore.get_all_jobs()] == ["blah"]
 
 
+def test_the_longest_id_the_store_holds(jobstore: BaseJobStore, store_scheduler: Any) -> None:
+    limit = getattr(jobstore, "max_id_length", None)
+    if limit is None:  # memory, Redis: any length
+        longest = "x" * 10_000
+        jobstore.add_job(make_job(store_scheduler, run_date=at(1), id=longest))
+        assert jobstore.lookup_job(longest) is not None
+        return
+    fits = "é" * limit  # characters, not bytes
+    jobstore.add_job(make_job(store_scheduler, run_date=at(1), id=fits))
+    assert jobstore.lookup_job(fits) is not None
+
+    too_long = "y" * (limit + 1)
+    message = rf"job id 'y+'\.\.\. \({limit + 1} characters\): its id column holds at most {limit}"
+    with pytest.raises(ValueError, match=message):
+        jobstore.add_job(make_job(store_scheduler, run_date=at(1), id=too_long))
+    job = jobstore.lookup_job(fits)
+    assert job is not None
+    job.id = too_long
+    with pytest.raises(ValueError, match=message):
+        jobstore.update_job(job)
+    assert [job.id for job in jobstore.get_all_jobs()] == [fits]
+
+
 def test_update_job(jobstore: BaseJobStore, store_scheduler: Any) -> None:
     job1 = make_job(store_scheduler, run_date=at(1), id="job1")
     job2 = make_job(store_scheduler, run_date=at(2), id="job2")

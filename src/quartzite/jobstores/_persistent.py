@@ -148,6 +148,8 @@ class SerializingJobStore(ClaimingJobStore):
 
     #: Move rows that cannot be restored to the quarantine (``False``: raise instead).
     quarantine_unreadable = True
+    #: The longest job id the store can keep (``None``: no limit).
+    max_id_length: int | None = None
 
     def __init__(
         self,
@@ -255,10 +257,17 @@ class SerializingJobStore(ClaimingJobStore):
     def _serialize_job(self, job: Job) -> bytes:
         """Return the serialized state of ``job``.
 
-        :raises ValueError: if the job's callable has no textual reference
+        :raises ValueError: if the job's callable has no textual reference, or its id is longer
+            than the store's id column holds (:attr:`max_id_length`)
         :raises TypeError: if the serializer cannot store a value of the job (e.g. a non-JSON
             argument with the JSON serializer)
         """
+        limit = self.max_id_length
+        if limit is not None and len(job.id) > limit:
+            raise ValueError(
+                f"{type(self).__name__} cannot store job id {job.id[:40]!r}... "
+                f"({len(job.id)} characters): its id column holds at most {limit}"
+            )
         return self.serializer.serialize(job.__getstate__())
 
     def _restore_job(self, row: StoredRow) -> Job:

@@ -44,6 +44,7 @@ try:
     from . import _sql_recovery, _sql_runs
     from ._sql_bulk import matching, update_by_key
     from ._sql_schema import (
+        ID_LENGTH,
         build_engine,
         check_poll_interval,
         check_table_names,
@@ -142,6 +143,8 @@ class SQLAlchemyJobStore(SerializingJobStore):
     :raises TypeError: for an option of the wrong type
     :raises ValueError: for an option with a bad value (each message names the option)
     """
+
+    max_id_length = ID_LENGTH
 
     def __init__(
         self,

@@ -229,6 +229,9 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         where WAL does not work).
     """
 
+    #: ``DjangoJob.id`` is a ``CharField(max_length=255)``.
+    max_id_length = 255
+
     def __init__(
         self,
         pickle_protocol: int = pickle.HIGHEST_PROTOCOL,
