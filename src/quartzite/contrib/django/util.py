@@ -23,6 +23,7 @@ __all__ = (
     "get_dt_format",
     "get_local_dt_format",
     "get_scheduler_datetime",
+    "retry_closing_store_connection",
     "retry_on_db_operational_error",
 )
 
