@@ -154,17 +154,20 @@ def claim_jobs(
 ) -> Claim:
     """See :meth:`ClaimingJobStore.claim_jobs`."""
     check_claim_limit(limit)
-    # A plain read first: an idle round opens no write transaction. On SQLite that transaction
-    # takes the database's write lock, and in a shared-cache in-memory database (Django's test
-    # database) a concurrent write of another thread then fails at once: "table is locked".
-    if not (
+    # After an empty claim, a plain read first: an idle round opens no write transaction. On
+    # SQLite that transaction takes the database's write lock, and in a shared-cache in-memory
+    # database (Django's test database) a concurrent write of another thread then fails at
+    # once: "table is locked". After a claim that took something (a busy store), straight on.
+    if not store._last_claim_took and not (
         _executions(store).filter(status=E.PENDING).exists()
         or _jobs(store).filter(next_run_time__lte=to_db(now)).exists()
     ):
         return Claim()
-    return store._transaction(
+    claim = store._transaction(
         lambda: _claim(store, scheduler_id, now, executors, limit, max_catch_up), "claim_jobs"
     )
+    store._last_claim_took = bool(claim.runs or claim.refused or claim.more)
+    return claim
 
 
 def _claim(

@@ -263,6 +263,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         self._listener: _wakeup.Listener | None = None
         self._retention = _claims.RetentionCounter()
         self._claimed_runs = ClaimedRuns()
+        self._last_claim_took = False  # see _claims.claim_jobs
         if not isinstance(sqlite_wal, bool):
             raise TypeError(f"DjangoJobStore: sqlite_wal must be True or False, got {sqlite_wal!r}")
         self._sqlite_wal = sqlite_wal
