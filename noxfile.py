@@ -35,6 +35,9 @@ nox.options.default_venv_backend = "uv|venv"
 if hasattr(nox.options, "download_python"):
     nox.options.download_python = "never"
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+# uv trusts its own certificate bundle by default; the machine's store also holds the CAs of a
+# proxy that pip is told about in its configuration, which uv does not read.
+os.environ.setdefault("UV_SYSTEM_CERTS", "1")
 nox.options.sessions = ["tests", "lint"]
 
 
