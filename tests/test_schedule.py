@@ -192,9 +192,9 @@ class TestCatchUpBound:
         start = NOW - timedelta(weeks=1)
         trigger = CountingTrigger(IntervalTrigger(seconds=1, start_date=start))
         job = make_job(trigger, start, coalesce=True, misfire_grace_time=1)
-        began = time.perf_counter()
+        began = time.thread_time()  # CPU time: a loaded machine does not fail the bound
         result = due_runs(job, NOW)
-        elapsed = time.perf_counter() - began
+        elapsed = time.thread_time() - began
         assert result.run_times == [NOW]
         assert result.next_run_time == NOW + timedelta(seconds=1)
         total = 7 * 24 * 3600 + 1  # run times from start to now, both included
