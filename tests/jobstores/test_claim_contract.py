@@ -587,6 +587,10 @@ def test_get_runs_filters_newest_first(some_runs: ClaimingJobStore) -> None:
     assert times(store.get_runs("a", since=at(10))) == [at(20), at(10)]
     assert times(store.get_runs(limit=2)) == [at(20), at(15)]
     assert times(store.get_runs(limit=None)) == [at(20), at(15), at(10), at(5), T0]
+    assert store.get_runs(limit=0) == []
+    for bad in (-1, True, 2.0, "3"):
+        with pytest.raises(ValueError, match=r"limit must be None or an int >= 0, got "):
+            store.get_runs(limit=bad)  # type: ignore[arg-type]
     assert times(store.get_runs(scheduler_id="s2")) == [at(15), at(5)]
     assert store.get_runs("nobody") == []
     with pytest.raises(ValueError, match="unknown run status"):

@@ -28,7 +28,15 @@ from ..util import utc_timestamp_to_datetime
 from . import _redis_scripts as scripts
 from ._persistent import SerializingJobStore, StoredRow
 from .base import JobLookupError
-from .claims import RECOVERED, Claim, ClaimedRun, RunOutcome, StatusFilter, statuses
+from .claims import (
+    RECOVERED,
+    Claim,
+    ClaimedRun,
+    RunOutcome,
+    StatusFilter,
+    check_runs_limit,
+    statuses,
+)
 from .claims import decode_return_value as _decode_value
 from .claims import encode_return_value as _encode_value
 
@@ -484,6 +492,7 @@ class RedisRunStore(SerializingJobStore):
         limit: int | None = 100,
         scheduler_id: str | None = None,
     ) -> list[JobRun]:
+        check_runs_limit(limit)
         self._flush_batch()
         wanted = statuses(status)
         index = self.keys.by_job + job_id if job_id is not None else self.keys.all

@@ -31,6 +31,7 @@ from .claims import (
     RunOutcome,
     StatusFilter,
     check_claim_limit,
+    check_runs_limit,
     decode_return_value,
     encode_return_value,
     plan_job,
@@ -514,8 +515,7 @@ def get_runs(
     scheduler_id: str | None,
 ) -> list[JobRun]:
     """See :meth:`ClaimingJobStore.get_runs`."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    check_runs_limit(limit)
     runs = store.runs_t.c
     # job_state is only for recovery: it is not part of a JobRun
     statement = select(*(column for column in store.runs_t.c if column.name != "job_state"))

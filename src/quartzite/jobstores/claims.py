@@ -318,6 +318,16 @@ def check_claim_limit(limit: object) -> int:
     return limit
 
 
+def check_runs_limit(limit: object) -> int | None:
+    """``limit`` of a ``get_runs`` call, checked: ``None`` or an int >= 0.
+
+    :raises ValueError: naming the bad value
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    return limit
+
+
 def claims_for_scheduler(store: object) -> bool:
     """Whether a scheduler should claim from ``store`` and record its runs (see
     :meth:`ClaimingJobStore.claims_for_scheduler`); ``False`` for any other store."""

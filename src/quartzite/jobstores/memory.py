@@ -31,6 +31,7 @@ from .claims import (
     HistoryOptions,
     RunOutcome,
     StatusFilter,
+    check_runs_limit,
     plan_job,
     statuses,
 )
@@ -499,6 +500,7 @@ class MemoryJobStore(ClaimingJobStore):
         limit: int | None = 100,
         scheduler_id: str | None = None,
     ) -> list[JobRun]:
+        check_runs_limit(limit)
         wanted = statuses(status)
         wanted_statuses = None if wanted is None else {RunStatus(value) for value in wanted}
         since_utc = None if since is None else _utc(since)

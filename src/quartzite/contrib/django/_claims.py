@@ -32,6 +32,7 @@ from ...jobstores.claims import (
     RunOutcome,
     StatusFilter,
     check_claim_limit,
+    check_runs_limit,
     encode_return_value,
     plan_job,
     statuses,
@@ -478,8 +479,7 @@ def get_runs(
     scheduler_id: str | None,
 ) -> list[JobRun]:
     """See :meth:`ClaimingJobStore.get_runs`."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    check_runs_limit(limit)
     rows = _executions(store).all()
     if job_id is not None:
         rows = rows.filter(job_id=job_id)
