@@ -3,30 +3,20 @@ thread.
 
 Every change to the jobs (and every run-now request) sends ``pg_notify(channel, '')`` in the
 transaction that makes it, so listeners hear of it exactly when it is committed. A scheduler's
-:class:`Listener` holds one dedicated connection in autocommit mode, listens on the channel and
-calls the scheduler back, once per burst of notifications. Other backends have no such
-mechanism; their stores bound the scheduler's sleep with a poll interval instead.
+:class:`~._pg_listener.Listener` holds one dedicated connection (:func:`listening_connection`),
+listens on the channel and calls the scheduler back, once per burst of notifications. Other
+backends have no such mechanism; their stores bound the scheduler's sleep with a poll
+interval instead.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ("Listener", "channel_name", "notify")
-
-_logger = logging.getLogger("quartzite.jobstores.sqlalchemy")
-
-#: Seconds a listener waits for a notification before looking whether it should stop.
-_WAIT = 1.0
-#: Seconds a listener keeps collecting after a notification, to call back once per burst.
-_COALESCE = 0.05
-#: Longest pause between reconnection attempts.
-_MAX_BACKOFF = 10.0
+__all__ = ("can_listen", "channel_name", "listening_connection", "notify")
 
 
 def channel_name(tablename: str) -> str:
@@ -42,100 +32,19 @@ def notify(connection: Connection, channel: str) -> None:
 
 
 def can_listen(engine: Engine) -> bool:
-    """Whether :class:`Listener` works with this engine: PostgreSQL through psycopg 3."""
+    """Whether a :class:`~._pg_listener.Listener` works with this engine: PostgreSQL through
+    psycopg 3."""
     return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
 
 
-class Listener:
-    """A daemon thread that calls ``callback`` when a notification arrives on ``channel``.
-
-    It reconnects (with a growing pause) whenever its connection fails; ``on_state(True)`` is
-    called when it listens, ``on_state(False)`` when it lost its connection, so the store can
-    fall back to polling meanwhile. :meth:`stop` ends it within about a second.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        channel: str,
-        callback: Callable[[], None],
-        on_state: Callable[[bool], None],
-    ) -> None:
-        self._engine = engine
-        self._channel = channel
-        self._callback = callback
-        self._on_state = on_state
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._main, name=f"quartzite-listen-{channel}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-
-    def _connect(self) -> Any:
-        # A connection of the engine (so its URL, credentials and connect_args apply), taken
-        # out of the pool for good: it stays in autocommit mode and only ever listens.
-        pooled = self._engine.raw_connection()
-        connection = pooled.driver_connection
-        pooled.detach()
-        if connection is None:  # pragma: no cover - a connection the pool already lost
-            raise ConnectionError("the engine gave no connection")
-        connection.rollback()
-        connection.autocommit = True
-        # The channel is a lowercase identifier made by channel_name(); quoted, it is exactly
-        # the text pg_notify() is given.
-        connection.execute(f'LISTEN "{self._channel}"')
-        return connection
-
-    def _main(self) -> None:
-        backoff = 0.5
-        while not self._stopping.is_set():
-            connection = None
-            try:
-                connection = self._connect()
-                self._on_state(True)
-                backoff = 0.5
-                # Changes made while we were not listening were not heard: look once.
-                self._call_back()
-                self._listen(connection)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    break
-                self._on_state(False)
-                _logger.warning(
-                    "Listening for changes on channel %s failed (%s: %s) -- reconnecting in %.1f s",
-                    self._channel,
-                    type(exc).__name__,
-                    exc,
-                    backoff,
-                )
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
-            finally:
-                if connection is not None:
-                    try:
-                        connection.close()
-                    except Exception:  # pragma: no cover - closing a broken connection
-                        pass
-
-    def _listen(self, connection: Any) -> None:
-        while not self._stopping.is_set():
-            heard = any(True for _ in connection.notifies(timeout=_WAIT, stop_after=1))
-            if not heard:
-                continue
-            # Drain the rest of a burst (a batch of add_job calls) into one call back.
-            for _ in connection.notifies(timeout=_COALESCE):
-                pass
-            self._call_back()
-
-    def _call_back(self) -> None:
-        try:
-            self._callback()
-        except Exception:
-            _logger.exception("The wake-up callback of channel %s failed", self._channel)
+def listening_connection(engine: Engine) -> Any:
+    """A connection of ``engine`` for a :class:`~._pg_listener.Listener` (so its URL,
+    credentials and connect_args apply), taken out of the pool for good, in autocommit mode."""
+    pooled = engine.raw_connection()
+    connection = pooled.driver_connection
+    pooled.detach()
+    if connection is None:  # pragma: no cover - a connection the pool already lost
+        raise ConnectionError("the engine gave no connection")
+    connection.rollback()
+    connection.autocommit = True
+    return connection

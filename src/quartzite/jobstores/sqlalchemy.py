@@ -7,6 +7,7 @@ once in ``_sql_bulk``, the PostgreSQL wake-up in ``_sql_wakeup``.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import socket
@@ -15,6 +16,7 @@ import time
 from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, TypeVar
 
 from .._optional import missing_dependency
@@ -42,6 +44,7 @@ try:
     from sqlalchemy.pool import StaticPool
 
     from . import _sql_recovery, _sql_runs
+    from ._pg_listener import Listener
     from ._sql_bulk import matching, update_by_key
     from ._sql_schema import (
         ID_LENGTH,
@@ -58,7 +61,7 @@ try:
         schedulers_table,
         sqlite_immediate,
     )
-    from ._sql_wakeup import Listener, can_listen, channel_name, notify
+    from ._sql_wakeup import can_listen, channel_name, listening_connection, notify
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise missing_dependency(
         "SQLAlchemyJobStore requires SQLAlchemy installed", "sqlalchemy", exc
@@ -493,7 +496,13 @@ class SQLAlchemyJobStore(SerializingJobStore):
         self.unwatch()
         if not self._notifies:
             return
-        self._listener = Listener(self.engine, self._channel, callback, self._listening)
+        self._listener = Listener(
+            partial(listening_connection, self.engine),
+            self._channel,
+            callback,
+            self._listening,
+            logging.getLogger("quartzite.jobstores.sqlalchemy"),
+        )
         self._listener.start()
 
     def unwatch(self) -> None:

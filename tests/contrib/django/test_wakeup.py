@@ -14,7 +14,7 @@ from quartzite.contrib.django import _wakeup
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_a_notification_committed_on_postgresql_reaches_the_listener(database: str) -> None:
     heard = threading.Event()
-    listener = _wakeup.Listener(database, heard.set)
+    listener = _wakeup.listener(database, heard.set)
     listener.start()
     try:
         assert heard.wait(10)  # the first call back, once it listens

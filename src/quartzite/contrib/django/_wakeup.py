@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from django.db import connections, transaction
 
-__all__ = ("Listener", "can_listen", "notify", "register", "unregister", "wake_local")
+from ...jobstores._pg_listener import Listener
+
+__all__ = ("can_listen", "listener", "notify", "register", "unregister", "wake_local")
 
 logger = logging.getLogger("quartzite.contrib.django")
 
@@ -63,62 +65,21 @@ def notify(alias: str) -> None:
 
 
 def can_listen(alias: str) -> bool:
-    """Whether :class:`Listener` works on ``alias``: PostgreSQL through psycopg 3."""
+    """Whether :func:`listener` works on ``alias``: PostgreSQL through psycopg 3."""
     connection = connections[alias]
     return connection.vendor == "postgresql" and connection.Database.__name__ == "psycopg"
 
 
-class Listener:
-    """A daemon thread calling ``callback`` whenever a notification arrives (reconnecting with
-    a growing pause when its connection fails)."""
+def listener(alias: str, callback: Callable[[], None]) -> Listener:
+    """A :class:`~quartzite.jobstores._pg_listener.Listener` (not started) on the channel of
+    the Django stores, over a connection of its own with ``alias``'s parameters."""
+    import psycopg
 
-    def __init__(self, alias: str, callback: Callable[[], None]) -> None:
-        self._params: dict[str, Any] = connections[alias].get_connection_params()
-        self._callback = callback
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._main, name="quartzite-django-listen", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-
-    def _main(self) -> None:
-        import psycopg
-
-        params = {
-            key: value
-            for key, value in self._params.items()
-            if key not in ("cursor_factory", "context", "prepare_threshold", "server_side_binding")
-        }
-        backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(autocommit=True, **params) as connection:
-                    connection.execute(f'LISTEN "{CHANNEL}"')
-                    backoff = 0.5
-                    self._call_back()  # changes made while we were not listening
-                    while not self._stopping.is_set():
-                        if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
-                            for _ in connection.notifies(timeout=0.05):
-                                pass
-                            self._call_back()
-            except Exception as exc:
-                if self._stopping.is_set():
-                    break
-                logger.warning(
-                    "Listening for job changes failed (%s) -- retrying in %.1f s", exc, backoff
-                )
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-
-    def _call_back(self) -> None:
-        try:
-            self._callback()
-        except Exception:
-            logger.exception("The wake-up callback failed")
+    params = {
+        key: value
+        for key, value in connections[alias].get_connection_params().items()
+        if key not in ("cursor_factory", "context", "prepare_threshold", "server_side_binding")
+    }
+    return Listener(
+        lambda: psycopg.connect(autocommit=True, **params), CHANNEL, callback, logger=logger
+    )

@@ -43,6 +43,7 @@ from .util import (
 
 if TYPE_CHECKING:
     from ...job import Job
+    from ...jobstores._pg_listener import Listener
     from ...serializers import BaseSerializer
 
 __all__ = (
@@ -260,7 +261,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         self.poll_interval = (
             _DEFAULT_POLL_INTERVAL if poll_interval is None else float(poll_interval)
         )
-        self._listener: _wakeup.Listener | None = None
+        self._listener: Listener | None = None
         self._retention = _claims.RetentionCounter()
         self._claimed_runs = ClaimedRuns()
         self._last_claim_took = False  # see _claims.claim_jobs
@@ -538,7 +539,7 @@ class DjangoJobStore(DjangoResultStoreMixin, SerializingJobStore):
         self.unwatch()
         _wakeup.register(id(self), callback)
         if _wakeup.can_listen(self.database):
-            self._listener = _wakeup.Listener(self.database, callback)
+            self._listener = _wakeup.listener(self.database, callback)
             self._listener.start()
 
     def unwatch(self) -> None:
