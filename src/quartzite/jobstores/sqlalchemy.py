@@ -346,18 +346,13 @@ class SQLAlchemyJobStore(SerializingJobStore):
             .values(next_run_time=next_run_time, job_state=job_state)
             .where(self.jobs_t.c.id == job_id)
         )
-
-        def write(conn: Connection) -> Any:
-            result = conn.execute(statement)
-            if result.rowcount:
-                self._notify(conn)
-            return result
-
-        if self._run(write).rowcount == 0:
-            raise JobLookupError(job_id)
+        self._change_row(statement, job_id)
 
     def _remove_row(self, job_id: str) -> None:
-        statement = delete(self.jobs_t).where(self.jobs_t.c.id == job_id)
+        self._change_row(delete(self.jobs_t).where(self.jobs_t.c.id == job_id), job_id)
+
+    def _change_row(self, statement: Any, job_id: str) -> None:
+        """Run the one-row ``statement``; notify if it changed the row, else the job is gone."""
 
         def write(conn: Connection) -> Any:
             result = conn.execute(statement)
