@@ -72,14 +72,8 @@ JOB_KEYS = (
     "at_most_once",
 )
 # add_job options passed through as they are (the others are handled one by one)
-_PASSED_OPTIONS = (
-    "name",
-    "misfire_grace_time",
-    "coalesce",
-    "max_instances",
-    "jobstore",
-    "executor",
-    "at_most_once",
+_PASSED_OPTIONS = tuple(
+    key for key in JOB_KEYS if key not in ("id", "func", "trigger", "args", "kwargs")
 )
 # The logger of schedulers that only check a file; logs nowhere.
 _QUIET_LOGGER = logging.getLogger("quartzite.cli.checking")
