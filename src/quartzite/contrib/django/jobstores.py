@@ -159,6 +159,14 @@ class DjangoResultStoreMixin:
             f"Expected one of '{expected}'."
         )
 
+    def _record_outcome(self, *args: Any) -> int | None:
+        """:meth:`_record` an outcome, on the executor's worker thread (events of a run are
+        dispatched there): then close that thread's connection as a request's end would."""
+        try:
+            return self._record(*args)
+        finally:
+            _release_worker_connections()
+
     def handle_execution_event(self, event: events.JobExecutionEvent) -> int | None:
         """Record a successful run."""
         if event.code != events.EVENT_JOB_EXECUTED:
@@ -166,21 +174,14 @@ class DjangoResultStoreMixin:
                 f"Don't know how to handle JobExecutionEvent '{event.code}'. "
                 f"Expected '{events.EVENT_JOB_EXECUTED}'."
             )
-        try:
-            if self._claimed(event, [event.scheduled_run_time], OUTCOME):
-                return None  # finish_runs writes this outcome, batched, on the recorder thread
-            return self._record(event.job_id, event.scheduled_run_time, DjangoJobExecution.SUCCESS)
-        finally:
-            _release_worker_connections()
+        if self._claimed(event, [event.scheduled_run_time], OUTCOME):
+            return None  # finish_runs writes this outcome, batched, on the recorder thread
+        return self._record_outcome(
+            event.job_id, event.scheduled_run_time, DjangoJobExecution.SUCCESS
+        )
 
     def handle_error_event(self, event: events.JobExecutionEvent) -> int | None:
         """Record a run that raised, or a missed run time."""
-        try:
-            return self._handle_error_event(event)
-        finally:
-            _release_worker_connections()
-
-    def _handle_error_event(self, event: events.JobExecutionEvent) -> int | None:
         outcome = event.code in (events.EVENT_JOB_ERROR, events.EVENT_JOB_MISSED)
         if outcome and self._claimed(event, [event.scheduled_run_time], OUTCOME):
             return None  # finish_runs writes this outcome, batched, on the recorder thread
@@ -189,7 +190,7 @@ class DjangoResultStoreMixin:
                 exception, traceback = str(event.exception), str(event.traceback)
             else:
                 exception, traceback = f"Job '{event.job_id}' raised an error!", None
-            return self._record(
+            return self._record_outcome(
                 event.job_id,
                 event.scheduled_run_time,
                 DjangoJobExecution.ERROR,
@@ -198,7 +199,7 @@ class DjangoResultStoreMixin:
             )
         if event.code == events.EVENT_JOB_MISSED:
             message = f"Run time of job '{event.job_id}' was missed!"
-            return self._record(
+            return self._record_outcome(
                 event.job_id, event.scheduled_run_time, DjangoJobExecution.MISSED, message
             )
         expected = [events.EVENT_JOB_ERROR, events.EVENT_JOB_MISSED]
