@@ -43,6 +43,7 @@ __all__ = (
     "RunOutcome",
     "StatusFilter",
     "check_claim_limit",
+    "check_runs_limit",
     "claims_for_scheduler",
     "decode_return_value",
     "describe_trigger",
