@@ -43,7 +43,12 @@ def main(database: str, events_path: str, mode: str) -> None:
             events_file.flush()
 
     store = SQLAlchemyJobStore(f"sqlite:///{database}")
-    scheduler = BlockingScheduler(timezone="UTC", jobstores={"default": store})
+    # A lease shorter than the test's downtime: the second process finds the first one's lease
+    # run out, and recovers at once the runs it held when it was killed (with the default 30 s
+    # lease they would count against max_instances for the whole life of the second process).
+    scheduler = BlockingScheduler(
+        timezone="UTC", jobstores={"default": store}, checkin_interval=0.5, lease_time=2.0
+    )
 
     def listener(event: Any) -> None:
         if event.code == EVENT_SCHEDULER_STARTED:
